@@ -1,0 +1,124 @@
+"""Run one scenario under the sim and record it: the wiring of sim, runtime and recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .. import __version__
+from ..errors import UsageError
+from ..runtime.bugs import check_bugs
+from ..runtime.runtime import Runtime
+from ..scenarios import Scenario, get_scenario, parse_value
+from ..sim import schedule as schedule_text
+from ..sim.engine import DEFAULT_MAX_STEPS, Engine
+from ..sim.strategies import STRATEGIES, make_strategy
+from .events import RUN_FAILURE
+from .log import RunEnd, RunMeta
+from .recorder import DEFAULT_BATCH, Recorder
+
+# name: (type, default, help).  A default of None means "derived" (see help).
+KNOBS: dict[str, tuple[type, Any, str]] = {
+    "max_steps": (int, DEFAULT_MAX_STEPS, "scheduling points before the run fails as a livelock"),
+    "pct_depth": (int, 3, "PCT bug depth d: d-1 priority change points"),
+    "pct_steps": (int, None, "PCT: steps over which change points are drawn (default: the scenario's hint)"),
+    "rr_quantum": (int, 1, "round_robin: scheduling points per turn"),
+    "batch": (int, DEFAULT_BATCH, "events per log frame (part of the log's bytes)"),
+}
+
+
+def resolve_knobs(given: dict[str, str], scn: Scenario) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, (typ, default, _help) in KNOBS.items():
+        out[name] = default
+    out["pct_steps"] = scn.steps_hint
+    for k, raw in given.items():
+        if k not in KNOBS:
+            raise UsageError(f"unknown knob {k!r} (knobs: {', '.join(KNOBS)})")
+        v = parse_value(k, raw, KNOBS[k][0])
+        if isinstance(v, int) and v < 1:
+            raise UsageError(f"knob {k} must be >= 1, got {v}")
+        out[k] = v
+    return out
+
+
+def make_meta(
+    scenario: str,
+    seed: int = 1,
+    strategy: str = "random",
+    args: Optional[dict[str, str]] = None,
+    knobs: Optional[dict[str, str]] = None,
+    bugs: Optional[list[str]] = None,
+) -> RunMeta:
+    """Validate every input of a run (before anything is written) and freeze it."""
+    scn = get_scenario(scenario)
+    if strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r} (choose from: {', '.join(STRATEGIES)})")
+    if seed < 0:
+        raise UsageError(f"seed must be >= 0, got {seed}")
+    return RunMeta(
+        scenario=scn.name,
+        seed=seed,
+        strategy=strategy,
+        args=scn.resolve_args(args or {}),
+        knobs=resolve_knobs(knobs or {}, scn),
+        bugs=check_bugs(bugs or []),
+        ftreplay_version=__version__,
+    )
+
+
+@dataclass
+class RunResult:
+    meta: RunMeta
+    end: RunEnd
+    hash: str
+
+    @property
+    def status(self) -> str:
+        return self.end.status
+
+    @property
+    def failure(self) -> Optional[dict]:
+        e = self.end
+        if e.failure_reason is None:
+            return None
+        return {"reason": e.failure_reason, "message": e.failure_message, "seq": e.failure_seq}
+
+
+def execute(
+    meta: RunMeta,
+    sink,
+    schedule: Optional[list[int]] = None,
+    progress: Optional[Callable[[int], None]] = None,
+) -> RunResult:
+    """Run ``meta`` writing the log to ``sink``; with ``schedule``, replay those decisions."""
+    scn = get_scenario(meta.scenario)
+    knobs = meta.knobs
+    strategy = make_strategy(meta.strategy, meta.seed, knobs, schedule)
+    engine = Engine(strategy, max_steps=knobs["max_steps"])
+    rec = Recorder(engine, sink, batch=knobs["batch"], on_flush=progress)
+
+    def on_fail(reason: str, message: str) -> int:
+        seq = rec.seq
+        rec.emit(RUN_FAILURE, reason, message)
+        rec.seal()
+        return seq
+
+    engine.on_fail = on_fail
+    rec.begin(meta)
+    rt = Runtime(engine, rec.emit, meta.bugs, knobs)
+    failure = engine.run(rt.main, (scn.fn, meta.args))
+    events = rec.seq if failure is None else failure.seq + 1
+    end = RunEnd(
+        status="ok" if failure is None else "failed",
+        events=events,
+        steps=engine.steps,
+        virtual_ns=engine.now,
+        schedule=schedule_text.encode(engine.decisions),
+        failure_reason=failure.reason if failure else None,
+        failure_message=failure.message if failure else None,
+        failure_seq=failure.seq if failure else None,
+    )
+    rec.finish(end)
+    sink.close()
+    return RunResult(meta, end, sink.writer.hexdigest())

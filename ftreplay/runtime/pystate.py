@@ -1,0 +1,159 @@
+"""Python/pystate.c, Include/internal/pycore_pystate.h, pycore_tstate.h: thread states.
+
+    tstate->state:  DETACHED 0 <-> ATTACHED 1     by the owning thread (attach / detach)
+                    DETACHED 0 <-> SUSPENDED 2    by a stop-the-world requester
+                    ATTACHED 1  -> SUSPENDED 2    by the owning thread (_PyThreadState_Suspend)
+                    any         -> SHUTTING_DOWN 3 by the finalizing thread
+
+HEAD_LOCK is ``runtime->interpreters.mutex``, a PyMutex taken with _Py_LOCK_DONT_DETACH:
+a thread blocked on it stays ATTACHED.  It guards the interpreter and thread lists.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Optional
+
+from ..record.events import PYSTATE_ATTACH, PYSTATE_DELETE_THREAD, PYSTATE_DETACH, PYSTATE_NEW_THREAD
+from ..sim.clock import ATOMIC_RMW_NS, ATOMIC_STORE_NS
+from ..sim.engine import FatalError
+from .lock import DONT_DETACH, PyMutex
+
+
+class ThreadStatus(IntEnum):
+    _Py_THREAD_DETACHED = 0
+    _Py_THREAD_ATTACHED = 1
+    _Py_THREAD_SUSPENDED = 2
+    _Py_THREAD_SHUTTING_DOWN = 3
+
+
+DETACHED = ThreadStatus._Py_THREAD_DETACHED
+ATTACHED = ThreadStatus._Py_THREAD_ATTACHED
+SUSPENDED = ThreadStatus._Py_THREAD_SUSPENDED
+SHUTTING_DOWN = ThreadStatus._Py_THREAD_SHUTTING_DOWN
+STATE_NAMES = ("detached", "attached", "suspended", "shutting_down")
+
+
+class ThreadState:
+    """_PyThreadStateImpl (the parts modelled so far)."""
+
+    __slots__ = (
+        "id", "interp", "state", "sim", "eval_breaker", "critical_section", "holds_gil",
+        "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr",
+    )
+
+    def __init__(self, interp: "InterpreterState", tid: int, addr: int) -> None:
+        self.id = tid
+        self.interp = interp
+        self.state = DETACHED
+        self.sim = None  # the sim thread bound to it (PyThreadState.thread_id)
+        self.eval_breaker = 0
+        self.critical_section = 0
+        self.holds_gil = 0
+        self.active = False
+        self.bound = False
+        self.cleared = False
+        self.finalized = False
+        self.refcount = 2  # _PyThreadStateImpl_INIT: the interpreter's list + the OS thread
+        self.addr = addr  # address of tstate->state (parking on it)
+
+    def __repr__(self) -> str:
+        return f"<tstate {self.id} {STATE_NAMES[self.state]}>"
+
+
+class InterpreterState:
+    def __init__(self, runtime: "RuntimeState", interp_id: int) -> None:
+        self.runtime = runtime
+        self.id = interp_id
+        self.threads: list[ThreadState] = []  # head first, like the C list
+        self.finalizing = 0
+
+
+class RuntimeState:
+    """_PyRuntime: the interpreters, HEAD_LOCK, and thread-state bookkeeping."""
+
+    def __init__(self, rt) -> None:
+        self.rt = rt
+        self.head_mutex = PyMutex(rt, rt.alloc(8, "runtime.interpreters.mutex"), "HEAD_LOCK")
+        self.interpreters: list[InterpreterState] = []
+        self.next_unique_id = 1
+        self.main_interp = self.new_interpreter()
+
+    def new_interpreter(self) -> InterpreterState:
+        interp = InterpreterState(self, len(self.interpreters))
+        self.interpreters.append(interp)
+        return interp
+
+    # -- HEAD_LOCK ------------------------------------------------------------------------
+    def head_lock(self) -> None:
+        self.head_mutex.lock_flags(DONT_DETACH)
+
+    def head_unlock(self) -> None:
+        self.head_mutex.unlock()
+
+    # -- creation and deletion ---------------------------------------------------------------
+    def new_threadstate(self, interp: InterpreterState) -> ThreadState:
+        """new_threadstate: allocate, then under HEAD_LOCK take an id and link at the head."""
+        rt = self.rt
+        addr = rt.alloc(64, "")
+        self.head_lock()
+        tid = self.next_unique_id
+        self.next_unique_id = tid + 1
+        ts = ThreadState(interp, tid, addr)
+        rt.engine.point(ATOMIC_STORE_NS)
+        interp.threads.insert(0, ts)
+        rt.emit(PYSTATE_NEW_THREAD, ts.id, interp.id, STATE_NAMES[ts.state])
+        self.head_unlock()
+        return ts
+
+    def bind(self, ts: ThreadState, sim) -> None:
+        """_PyThreadState_Bind: runs on the owning thread."""
+        ts.sim = sim
+        ts.bound = True
+
+    def delete_current(self, ts: ThreadState) -> None:
+        """_PyThreadState_DeleteCurrent: unlink under HEAD_LOCK while still ATTACHED
+        (gh-117303), then stop being the current thread state."""
+        rt = self.rt
+        ts.cleared = True
+        self.head_lock()
+        rt.engine.point(ATOMIC_STORE_NS)
+        ts.interp.threads.remove(ts)
+        rt.emit(PYSTATE_DELETE_THREAD, ts.id, ts.interp.id)
+        self.head_unlock()
+        cur = rt.engine.cur
+        if cur.tstate is ts:
+            cur.tstate = None  # current_fast_clear
+        ts.finalized = True
+        ts.active = False
+
+    # -- attach / detach ---------------------------------------------------------------------
+    def attach(self, ts: ThreadState) -> None:
+        """_PyThreadState_Attach."""
+        rt = self.rt
+        eng = rt.engine
+        cur = eng.cur
+        if cur.tstate is not None:
+            raise FatalError("non-NULL old thread state")
+        cur.tstate = ts  # current_fast_set: before the state check
+        eng.point(ATOMIC_RMW_NS)
+        if ts.state != DETACHED:
+            raise FatalError(f"thread state {ts.id} cannot attach from {STATE_NAMES[ts.state]}")
+        ts.state = ATTACHED
+        rt.emit(PYSTATE_ATTACH, ts.id, "detached", "attached")
+        ts.active = True
+
+    def detach(self, ts: ThreadState) -> None:
+        """_PyThreadState_Detach = detach_thread(tstate, DETACHED)."""
+        rt = self.rt
+        eng = rt.engine
+        if ts.state != ATTACHED:
+            raise FatalError(f"detaching thread state {ts.id} that is {STATE_NAMES[ts.state]}")
+        ts.active = False
+        eng.point(ATOMIC_STORE_NS)
+        ts.state = DETACHED
+        rt.emit(PYSTATE_DETACH, ts.id, "attached", "detached")
+        eng.cur.tstate = None  # current_fast_clear
+
+    def current(self) -> Optional[ThreadState]:
+        return self.rt.engine.cur.tstate

@@ -1,0 +1,223 @@
+"""Modules/_threadmodule.c (and the parts of Lib/threading.py that join threads).
+
+ThreadHandle states: NOT_STARTED 1 -> STARTING 2 -> RUNNING 3 -> DONE 4.
+
+    start:  refuse if finalizing; non-daemon -> shutdown_handles (HEAD_LOCK); STARTING;
+            new thread state; start the OS thread; RUNNING; notify handle_ready
+    run:    wait handle_ready (no tstate: no detach); bind; attach; call; clear;
+            delete current (unlink under HEAD_LOCK); leave shutdown_handles;
+            notify thread_is_exiting
+    join:   wait thread_is_exiting (detaching); once(join_thread) -> DONE
+
+With ``--bug join_tstate_lock_race`` joins use the <= 3.12 design instead: the thread owns
+a ``_tstate_lock`` that the runtime releases when its thread state is deleted;
+``join`` acquires and releases it, then ``_stop()`` asserts it is unlocked, which fails
+when a second joiner holds it at that moment (gh-116372, fixed by gh-114271).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, Callable, Optional
+
+from ..record.events import THREAD_EXIT, THREAD_JOIN, THREAD_START
+from ..sim.clock import ATOMIC_LOAD_NS, THREAD_START_NS
+from .lock import OnceFlag, PyEvent, PyMutex
+
+BUG_JOIN_RACE = "join_tstate_lock_race"
+
+
+class ThreadHandleState(IntEnum):
+    NOT_STARTED = 1
+    STARTING = 2
+    RUNNING = 3
+    DONE = 4
+
+
+class ThreadError(Exception):
+    """RuntimeError raised to the guest (e.g. joining the current thread)."""
+
+
+class ThreadHandle:
+    def __init__(self, rt, name: str, daemon: bool) -> None:
+        self.rt = rt
+        self.name = name
+        self.daemon = daemon
+        self.ident = 0
+        self.state = ThreadHandleState.NOT_STARTED
+        self.mutex = PyMutex(rt, rt.alloc(8, f"{name}.handle.mutex"), f"{name}.handle.mutex")
+        self.thread_is_exiting = PyEvent(rt, rt.alloc(8, f"{name}.thread_is_exiting"), f"{name}.thread_is_exiting")
+        self.once = OnceFlag(rt, rt.alloc(8, f"{name}.once"), f"{name}.once")
+        self.tstate = None
+
+    def _set_state(self, state: ThreadHandleState) -> None:
+        self.mutex.lock()
+        self.state = state
+        self.mutex.unlock()
+
+    def _join_thread(self) -> int:
+        # The OS-level join; then DONE.
+        self.rt.engine.point(ATOMIC_LOAD_NS)
+        self.state = ThreadHandleState.DONE
+        return 0
+
+    def join(self) -> None:
+        rt = self.rt
+        if self.state < ThreadHandleState.RUNNING:
+            raise ThreadError("thread not started")
+        if not self.thread_is_exiting.is_set() and self.ident == rt.engine.tid:
+            raise ThreadError("Cannot join current thread")
+        self.thread_is_exiting.wait()
+        self.once.call_once(self._join_thread)
+        rt.emit(THREAD_JOIN, self.ident)
+
+
+class ThreadModule:
+    """The _thread module state of one interpreter plus the runtime's handle list."""
+
+    def __init__(self, rt) -> None:
+        self.rt = rt
+        self.shutdown_handles: list[Any] = []
+        self.handles: list[Any] = []  # _PyRuntime.threads.handles
+
+    def start(self, fn: Callable, args: tuple, name: str, daemon: bool):
+        if self.rt.bugs_on(BUG_JOIN_RACE):
+            return self._start_legacy(fn, args, name, daemon)
+        return self._start(fn, args, name, daemon)
+
+    # -- the current design ----------------------------------------------------------------
+    def _start(self, fn: Callable, args: tuple, name: str, daemon: bool) -> ThreadHandle:
+        rt = self.rt
+        ps = rt.pystate
+        interp = ps.main_interp
+        if interp.finalizing:
+            raise ThreadError("can't create new thread at interpreter shutdown")
+        h = ThreadHandle(rt, name, daemon)
+        ps.head_lock()
+        self.handles.append(h)
+        if not daemon:
+            self.shutdown_handles.append(h)
+        ps.head_unlock()
+        h.mutex.lock()
+        if h.state != ThreadHandleState.NOT_STARTED:
+            h.mutex.unlock()
+            raise ThreadError("thread already started")
+        h.state = ThreadHandleState.STARTING
+        h.mutex.unlock()
+        ts = ps.new_threadstate(interp)
+        h.tstate = ts
+        ready = PyEvent(rt, rt.alloc(8, f"{name}.handle_ready"), f"{name}.handle_ready")
+        ready.setter = rt.engine.tid
+        rt.engine.point(THREAD_START_NS)
+        sim = rt.engine.spawn(self._thread_run, (h, ts, ready, fn, args), tid=ts.id, name=name)
+        h.thread_is_exiting.setter = sim.tid
+        h.mutex.lock()
+        h.ident = sim.tid
+        h.state = ThreadHandleState.RUNNING
+        h.mutex.unlock()
+        ready.notify()
+        return h
+
+    def _thread_run(self, h: ThreadHandle, ts, ready: PyEvent, fn: Callable, args: tuple) -> None:
+        rt = self.rt
+        ps = rt.pystate
+        while not ready.wait_timed(-1, False):  # PyEvent_Wait without a tstate: no detach
+            pass
+        me = rt.engine.cur
+        ps.bind(ts, me)
+        ps.attach(ts)
+        rt.emit(THREAD_START, ts.id)
+        fn(*args)
+        rt.emit(THREAD_EXIT, ts.id)
+        ps.delete_current(ts)
+        ps.head_lock()
+        if h in self.shutdown_handles:
+            self.shutdown_handles.remove(h)
+        ps.head_unlock()
+        h.thread_is_exiting.notify()
+
+    def shutdown(self) -> None:
+        """_thread._shutdown: join every non-daemon thread but the current one."""
+        rt = self.rt
+        ps = rt.pystate
+        me = rt.engine.tid
+        while True:
+            ps.head_lock()
+            h = next((x for x in self.shutdown_handles if x.ident != me), None)
+            ps.head_unlock()
+            if h is None:
+                return
+            h.join()
+            if h in self.shutdown_handles:  # joined but not yet removed by its thread
+                self.shutdown_handles.remove(h)
+
+    # -- the <= 3.12 design (bug flag) -----------------------------------------------------
+    def _start_legacy(self, fn: Callable, args: tuple, name: str, daemon: bool) -> "LegacyThread":
+        rt = self.rt
+        ps = rt.pystate
+        t = LegacyThread(rt, name, daemon)
+        ts = ps.new_threadstate(ps.main_interp)
+        rt.engine.point(THREAD_START_NS)
+        sim = rt.engine.spawn(self._legacy_run, (t, ts, fn, args), tid=ts.id, name=name)
+        t.ident = sim.tid
+        t.started.setter = sim.tid
+        if not daemon:
+            self.shutdown_handles.append(t)
+        t.started.wait()  # Thread.start waits for self._started
+        return t
+
+    def _legacy_run(self, t: "LegacyThread", ts, fn: Callable, args: tuple) -> None:
+        rt = self.rt
+        ps = rt.pystate
+        me = rt.engine.cur
+        ps.bind(ts, me)
+        ps.attach(ts)
+        # _set_sentinel(): a lock owned by this thread state, released when it is deleted.
+        t.tstate_lock.lock()
+        t.tstate_lock_field.store(t.tstate_lock)
+        t.started.notify()
+        rt.emit(THREAD_START, ts.id)
+        fn(*args)
+        rt.emit(THREAD_EXIT, ts.id)
+        ps.delete_current(ts)
+        t.tstate_lock.unlock()  # the runtime releases the sentinel as the tstate dies
+
+
+class LegacyThread:
+    """threading.Thread as of 3.12: join through ``_tstate_lock`` and ``_stop()``."""
+
+    def __init__(self, rt, name: str, daemon: bool) -> None:
+        self.rt = rt
+        self.name = name
+        self.daemon = daemon
+        self.ident = 0
+        self.started = PyEvent(rt, rt.alloc(8, f"{name}._started"), f"{name}._started")
+        self.tstate_lock = PyMutex(rt, rt.alloc(8, f"{name}._tstate_lock"), f"{name}._tstate_lock")
+        self.tstate_lock_field = rt.var(f"{name}._tstate_lock (field)", None)
+        self.is_stopped = rt.var(f"{name}._is_stopped", False)
+
+    def join(self) -> None:
+        """Thread.join -> _wait_for_tstate_lock()."""
+        if self.ident == self.rt.engine.tid:
+            raise ThreadError("cannot join current thread")
+        lock: Optional[PyMutex] = self.tstate_lock_field.load()
+        if lock is None:
+            assert self.is_stopped.load(), "_is_stopped is not set but _tstate_lock is None"
+        elif self._acquire_and_release(lock):
+            self._stop()
+        self.rt.emit(THREAD_JOIN, self.ident)
+
+    def _acquire_and_release(self, lock: PyMutex) -> bool:
+        lock.lock()
+        lock.unlock()
+        return True
+
+    def _stop(self) -> None:
+        lock: Optional[PyMutex] = self.tstate_lock_field.load()
+        if lock is not None:
+            assert not lock.locked(), (
+                f"Thread._stop: _tstate_lock of <{self.name}> is locked (owner=T{lock.owner}) "
+                f"while <T{self.rt.engine.tid}> stops it [join_tstate_lock_race]"
+            )
+        self.is_stopped.store(True)
+        self.tstate_lock_field.store(None)
