@@ -34,7 +34,7 @@ from typing import Any, Iterator, Optional
 import msgspec
 
 from ..errors import LogError
-from .events import CODECS, FIELDS, KIND_ID, KINDS, SCHEMA_VERSION, Event
+from .events import CODECS, KIND_ID, KINDS, SCHEMA_VERSION, TAGS, Event
 
 MAGIC = b"FTLOG\x00"
 FORMAT_VERSION = 1
@@ -83,18 +83,37 @@ def _int_column(values) -> bytes:
     return a.tobytes()
 
 
-def encode_batch(rows: list[list[tuple]], first_seq: int, count: int) -> list:
-    """Turn per-kind row lists into the EVENTS payload (columns per kind)."""
+def _str_column(col: tuple) -> Any:
+    """Low-cardinality string columns as ``{"d": values, "c": uint8 codes}``."""
+    uniq = list(dict.fromkeys(col))
+    if len(uniq) == 1:
+        return {"d": uniq, "c": bytes(len(col))}
+    if len(uniq) <= 256:
+        pos = {v: i for i, v in enumerate(uniq)}
+        return {"d": uniq, "c": bytes(map(pos.__getitem__, col))}
+    return col
+
+
+def encode_batch(rows: list[list], first_seq: int, count: int) -> list:
+    """Turn per-kind flat row lists into the EVENTS payload (columns per kind)."""
     kinds = []
-    for kind_id, kind_rows in enumerate(rows):
-        if not kind_rows:
+    for kind_id, flat in enumerate(rows):
+        if not flat:
             continue
-        cols: list[Any] = [KINDS[kind_id].__struct_config__.tag, len(kind_rows)]
-        for codec, col in zip(CODECS[kind_id], zip(*kind_rows)):
+        codecs = CODECS[kind_id]
+        width = len(codecs)
+        n, rest = divmod(len(flat), width)
+        if rest:
+            raise ValueError(f"{TAGS[kind_id]}: an emit passed the wrong number of fields")
+        cols: list[Any] = [TAGS[kind_id], n]
+        for j, codec in enumerate(codecs):
+            col = flat[j::width]
             if codec == "q":
                 cols.append(_int_column(col))
             elif codec == "b":
                 cols.append(bytes(col))
+            elif codec == "s":
+                cols.append(_str_column(col))
             else:
                 cols.append(col)
         kinds.append(cols)
@@ -166,6 +185,15 @@ class MemorySink:
         pass
 
 
+class NullSink:
+    """Discards everything: the recorder still collects rows, nothing is encoded."""
+
+    writer = None
+
+    def close(self) -> None:
+        pass
+
+
 class HashSink:
     """Computes the log's hash without keeping it (exploration)."""
 
@@ -209,7 +237,14 @@ class LogReader:
     event_frames: list[tuple[int, int]]
     recovery: Recovery
     schema_version: int
-    sha256: str = field(default="")
+    _sha256: Optional[str] = field(default=None, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """The hash of the whole file (a run's ``hash``), computed on first use."""
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.data).hexdigest()
+        return self._sha256
 
     @property
     def events(self) -> int:
@@ -261,10 +296,13 @@ def decode_column(codec: str, col: Any) -> list:
         return a.tolist()
     if codec == "b":
         return [bool(x) for x in col]
+    if isinstance(col, dict):
+        d = col["d"]
+        return [d[i] for i in col["c"]]
     return list(col)
 
 
-def read_log(path: str | os.PathLike) -> LogReader:
+def read_log(path: str | os.PathLike, sha256: Optional[str] = None) -> LogReader:
     """Open and validate a log.  Raises LogError with a one-line reason."""
     path = os.fspath(path)
     try:
@@ -279,7 +317,9 @@ def read_log(path: str | os.PathLike) -> LogReader:
         raise LogError(f"{path}: is a directory, not an ftreplay log") from None
     except PermissionError:
         raise LogError(f"{path}: permission denied") from None
-    return parse_log(data, path)
+    reader = parse_log(data, path)
+    reader._sha256 = sha256
+    return reader
 
 
 def parse_log(data: Any, path: str = "<memory>") -> LogReader:
@@ -343,5 +383,4 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
         raise LogError(f"{path}: the run header frame is missing or damaged; nothing to recover")
     return LogReader(
         path=path, data=data, meta=meta, end=end, event_frames=events, recovery=rec, schema_version=schema,
-        sha256=hashlib.sha256(data).hexdigest(),
     )

@@ -1,8 +1,8 @@
 """The hot event path.
 
-``Recorder.emit(kind_id, *fields)`` appends one tuple ``(seq, ts, tid, *fields)`` to the
-kind's row list; every ``batch`` events the rows become one EVENTS frame (columns per
-kind) handed to the sink.  No Struct, dict or string is built per event.
+``Recorder.emit(kind_id, *fields)`` appends ``seq, ts, tid, *fields`` to the kind's flat
+row list; every ``batch`` events the rows become one EVENTS frame (columns per kind, cut
+out with slices) handed to the sink.  No Struct, dict or string is built per event.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ from typing import Callable, Optional
 from .events import KINDS
 from .log import FRAME_END, FRAME_EVENTS, FRAME_META, RunEnd, RunMeta, encode_batch
 
-DEFAULT_BATCH = 16384
+DEFAULT_BATCH = 65536
 
 
 class _Discard(list):
     """Row lists after the recorder is sealed: appends are dropped."""
 
-    def append(self, _row) -> None:  # noqa: D401
+    def append(self, _value) -> None:
         return None
+
+    def __iadd__(self, _values):
+        return self
 
 
 class Recorder:
@@ -27,7 +30,7 @@ class Recorder:
 
     def __init__(self, clock, sink, batch: int = DEFAULT_BATCH, on_flush: Optional[Callable[[int], None]] = None):
         # ``clock`` is the sim engine: it has ``now`` and ``tid``.
-        self.rows: list[list[tuple]] = [[] for _ in KINDS]
+        self.rows: list[list] = [[] for _ in KINDS]  # flat: seq, ts, tid, fields..., seq, ...
         self.seq = 0
         self.clock = clock
         self.batch = batch
@@ -41,20 +44,26 @@ class Recorder:
         seq = self.seq
         self.seq = seq + 1
         clock = self.clock
-        self.rows[kind].append((seq, clock.now, clock.tid) + fields)
+        r = self.rows[kind]
+        r.append(seq)
+        r.append(clock.now)
+        r.append(clock.tid)
+        r += fields
         if seq == self.next_flush:
             self.flush()
 
     def begin(self, meta: RunMeta) -> None:
         w = self.sink.writer
-        w.header()
-        w.frame(FRAME_META, meta)
+        if w is not None:
+            w.header()
+            w.frame(FRAME_META, meta)
 
     def flush(self) -> None:
         count = self.seq - self.first_seq
         if count and not self.sealed:
-            if self.sink is not None:
-                self.sink.writer.frame(FRAME_EVENTS, encode_batch(self.rows, self.first_seq, count))
+            w = self.sink.writer
+            if w is not None:
+                w.frame(FRAME_EVENTS, encode_batch(self.rows, self.first_seq, count))
             for r in self.rows:
                 r.clear()
             self.first_seq = self.seq
@@ -72,5 +81,6 @@ class Recorder:
     def finish(self, end: RunEnd) -> None:
         if not self.sealed:
             self.seal()
-        if self.sink is not None:
-            self.sink.writer.frame(FRAME_END, end)
+        w = self.sink.writer
+        if w is not None:
+            w.frame(FRAME_END, end)

@@ -121,4 +121,4 @@ def execute(
     )
     rec.finish(end)
     sink.close()
-    return RunResult(meta, end, sink.writer.hexdigest())
+    return RunResult(meta, end, sink.writer.hexdigest() if sink.writer is not None else "")

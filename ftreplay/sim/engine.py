@@ -102,7 +102,8 @@ class Engine:
         self.steps = 0
         self.max_steps = max_steps
         self.step_limit = max_steps
-        self.decisions: list[int] = []
+        # One byte per decision while thread ids fit; a list beyond tid 255.
+        self.decisions: bytearray | list[int] = bytearray()
         self.halted = False
         self.failure: Optional[Failure] = None
         self.internal_error: Optional[BaseException] = None
@@ -137,6 +138,8 @@ class Engine:
             tid = max(self.threads, default=0) + 1
         if tid in self.threads:
             raise ValueError(f"thread id {tid} is in use")
+        if tid > 255 and isinstance(self.decisions, bytearray):
+            self.decisions = list(self.decisions)
         t = SimThread(tid, name or f"T{tid}", fn, args)
         t.glet = greenlet(self._thread_main, parent=self.hub)
         self.threads[tid] = t

@@ -1,0 +1,459 @@
+"""The ``ftreplay`` command line.  Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from typing import Any, Optional, Sequence
+
+from . import __version__
+from .errors import FtreplayError, LogError, UsageError
+
+EPILOG_RECORD = """examples:
+  ftreplay record mutex_counter --seed 7
+  ftreplay record mutex_counter --strategy pct --arg threads=8 --arg iterations=500
+  ftreplay record join_race --strategy pct --seed 1 --bug join_tstate_lock_race
+  ftreplay record path/to/my_test.py:scenario --json
+A failing guest is a successful recording (exit 0); the failure is stored with the run."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _kv(items: Optional[list[str]], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        k, eq, v = item.partition("=")
+        if not eq or not k:
+            raise UsageError(f"bad {what} {item!r}: expected NAME=VALUE")
+        out[k.strip()] = v.strip()
+    return out
+
+
+class Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, n: int) -> None:
+        if not self.enabled:
+            return
+        dt = time.perf_counter() - self.t0
+        rate = n / dt if dt > 0 else 0.0
+        sys.stderr.write(f"\r\x1b[2K{self.label}: {n:,} events  {rate / 1000:,.0f}k ev/s  {dt:.1f}s")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    return str(o)
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_scenarios(args) -> int:
+    from .scenarios import all_scenarios
+
+    scns = all_scenarios()
+    if args.json:
+        _print_json({"scenarios": [
+            {"name": s.name, "description": s.description, "args": s.args, "bugs": list(s.bugs)} for s in scns.values()
+        ]})
+        return 0
+    for s in scns.values():
+        print(f"{s.name}")
+        print(f"    {s.description}")
+        if s.args:
+            print("    args: " + ", ".join(f"{k}={v}" for k, v in s.args.items()))
+        for k, h in s.arg_help.items():
+            print(f"      {k}: {h}")
+        if s.bugs:
+            print("    bug flags: " + ", ".join(s.bugs))
+    return 0
+
+
+def cmd_bugs(args) -> int:
+    from .runtime.bugs import BUGS
+
+    if args.json:
+        _print_json({"bugs": [b.__dict__ for b in BUGS.values()]})
+        return 0
+    for b in BUGS.values():
+        print(f"{b.name}  (scenario {b.scenario}; {b.seed})")
+        print(f"    {b.description}")
+    return 0
+
+
+def cmd_record(args) -> int:
+    from .record.log import FileSink, read_log
+    from .record.session import execute, make_meta
+    from .record.store import Store
+    from .sim import schedule as schedule_text
+
+    meta = make_meta(
+        args.scenario, seed=args.seed, strategy=args.strategy,
+        args=_kv(args.arg, "--arg"), knobs=_kv(args.set, "--set"), bugs=args.bug,
+    )
+    decisions = None
+    if args.schedule:
+        text = args.schedule
+        if text.startswith("@"):
+            try:
+                with open(text[1:]) as f:
+                    text = f.read()
+            except OSError as e:
+                raise UsageError(f"cannot read schedule file {text[1:]!r}: {e.strerror}") from None
+        decisions = schedule_text.decode(text)
+    with Store.open(args.db, read_only=False) as store:
+        log_dir = os.path.dirname(os.path.abspath(args.log)) if args.log else os.path.dirname(os.path.abspath(store.path))
+        run_id = store.new_run_id(meta.scenario, log_dir)
+        log_path = args.log or os.path.join(log_dir, run_id + ".ftlog")
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        prog = Progress(f"recording {meta.scenario}", not args.json)
+        sink = FileSink(log_path)
+        try:
+            result = execute(meta, sink, schedule=decisions, progress=prog)
+        except BaseException:
+            sink.close()
+            prog.done()
+            os.unlink(log_path)
+            raise
+        prog.done()
+        reader = read_log(log_path, sha256=result.hash)  # the writer hashed every byte
+        try:
+            ingest_prog = Progress("storing", not args.json)
+            store.ingest(reader, run_id, log_path, progress=ingest_prog)
+            ingest_prog.done()
+        finally:
+            reader.close()
+    end = result.end
+    summary = {
+        "run_id": run_id,
+        "scenario": meta.scenario,
+        "seed": meta.seed,
+        "strategy": meta.strategy,
+        "bugs": meta.bugs,
+        "status": end.status,
+        "events": end.events,
+        "steps": end.steps,
+        "virtual_ns": end.virtual_ns,
+        "hash": result.hash,
+        "failure": result.failure,
+        "log": log_path,
+        "db": store.path,
+    }
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(f"recorded {run_id}: {end.status}, {end.events:,} events, {end.steps:,} steps, "
+          f"{end.virtual_ns / 1e6:.3f} ms virtual")
+    print(f"  scenario {meta.scenario}  seed {meta.seed}  strategy {meta.strategy}"
+          + (f"  bugs {','.join(meta.bugs)}" if meta.bugs else ""))
+    if result.failure:
+        f = result.failure
+        print(f"  failure: {f['reason']} at seq {f['seq']}: {f['message']}")
+    print(f"  hash {result.hash[:16]}  log {log_path}")
+    print(f"  next: ftreplay query \"SELECT kind, count(*) FROM events WHERE run_id = '{run_id}' GROUP BY ALL ORDER BY 2 DESC\"")
+    print(f"        ftreplay verify {run_id}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from .record.store import Store
+
+    with Store.open(args.db) as store:
+        runs = store.runs()
+    if args.json:
+        _print_json({"runs": runs})
+        return 0
+    if not runs:
+        print("no runs yet: try 'ftreplay record mutex_counter'")
+        return 0
+    rows = [
+        (r["run_id"], r["scenario"], r["seed"], r["strategy"], ",".join(r["bugs"] or []) or "-", r["status"],
+         r["failure_reason"] or "-", f"{r['events']:,}", (r["hash"] or "")[:12])
+        for r in runs
+    ]
+    _table(["run", "scenario", "seed", "strategy", "bugs", "status", "failure", "events", "hash"], rows)
+    return 0
+
+
+def _table(cols: Sequence[str], rows: Sequence[Sequence[Any]], out=None) -> None:
+    out = out or sys.stdout
+    text = [[_cell(v) for v in r] for r in rows]
+    widths = [len(c) for c in cols]
+    for r in text:
+        for i, v in enumerate(r):
+            widths[i] = min(max(widths[i], len(v)), 80)
+    out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for r in text:
+        out.write("  ".join(v[:80].ljust(w) for v, w in zip(r, widths)).rstrip() + "\n")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def cmd_query(args) -> int:
+    from .record.store import Store
+
+    with Store.open(args.db) as store:
+        cols, rows = store.query(args.sql)
+    if args.format == "json":
+        _print_json({"columns": cols, "rows": [dict(zip(cols, r)) for r in rows]})
+    elif args.format == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+    else:
+        if cols:
+            _table(cols, rows)
+            print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .record.log import MemorySink, RunMeta, parse_log, read_log
+    from .record.session import execute
+    from .record.store import Store
+    from .sim import schedule as schedule_text
+
+    with Store.open(args.db) as store:
+        run_id = store.resolve_run(args.run)
+        run = store.run(run_id)
+    if run["status"] == "incomplete" or not run["schedule"]:
+        raise UsageError(f"{run_id} is an incomplete (recovered) run: it has no schedule to re-execute")
+    config = json.loads(run["config"])
+    meta = RunMeta(
+        scenario=run["scenario"], seed=run["seed"], strategy=run["strategy"], args=config["args"],
+        knobs=config["knobs"], bugs=list(run["bugs"] or []), ftreplay_version=run["ftreplay_version"],
+    )
+    sink = MemorySink()
+    prog = Progress(f"re-executing {run_id}", not args.json)
+    result = execute(meta, sink, schedule=schedule_text.decode(run["schedule"]), progress=prog)
+    prog.done()
+    problems: list[str] = []
+    if result.hash != run["hash"]:
+        problems.append(f"re-execution hash {result.hash[:16]} != recorded {run['hash'][:16]}")
+    try:
+        with open(run["log_path"], "rb") as f:
+            stored = f.read()
+    except OSError as e:
+        problems.append(f"stored log {run['log_path']}: {e.strerror}")
+        stored = None
+    if stored is not None and stored != bytes(sink.data):
+        problems.append("stored log differs from the re-execution" + _first_difference(stored, bytes(sink.data)))
+    ok = not problems
+    if args.json:
+        _print_json({"run_id": run_id, "ok": ok, "events": result.end.events, "hash": result.hash, "problems": problems})
+    elif ok:
+        print(f"verify {run_id}: OK ({result.end.events:,} events re-executed, log identical, hash {result.hash[:16]})")
+    else:
+        for p in problems:
+            sys.stderr.write(f"verify {run_id}: FAILED: {p}\n")
+    return 0 if ok else 1
+
+
+def _first_difference(stored: bytes, fresh: bytes) -> str:
+    from .record.log import parse_log
+
+    try:
+        a = parse_log(stored, "stored")
+    except LogError as e:
+        return f" ({e})"
+    b = parse_log(fresh, "fresh")
+    for ea, eb in zip(a.iter_events(), b.iter_events()):
+        if ea != eb:
+            return f" (first different event: seq {eb.seq}, {eb.__struct_config__.tag})"
+    if not a.recovery.clean:
+        return f" (stored log damaged: {a.recovery.describe()})"
+    return ""
+
+
+def cmd_import(args) -> int:
+    from .record.log import read_log
+    from .record.store import Store
+
+    reader = read_log(args.file)  # validates before the store is touched
+    try:
+        events = reader.events
+        with Store.open(args.db, read_only=False) as store:
+            run_id = store.new_run_id(reader.meta.scenario, os.path.dirname(os.path.abspath(store.path)))
+            prog = Progress("importing", not args.json)
+            n = store.ingest(reader, run_id, args.file, progress=prog)
+            prog.done()
+            status = store.run(run_id)["status"]
+    finally:
+        reader.close()
+    rec = reader.recovery
+    if args.json:
+        _print_json({
+            "run_id": run_id, "events": n, "status": status, "frames": rec.frames,
+            "bytes_dropped": rec.bytes_dropped, "damaged_regions": rec.damaged_regions,
+            "complete": reader.end is not None, "recovery": rec.describe(),
+        })
+        return 0
+    print(f"imported {args.file} as {run_id}: {n:,} events, status {status}")
+    if not rec.clean or reader.end is None:
+        sys.stderr.write(f"ftreplay import: recovered a damaged log: {rec.describe()}"
+                         + ("; the run's end frame is missing (the recorder was interrupted)" if reader.end is None else "")
+                         + "\n")
+    assert events == n
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from pathlib import Path
+
+    from .record import schema
+
+    d = Path(args.dir) if args.dir else None
+    if args.check:
+        stale = schema.check(d)
+        if stale:
+            sys.stderr.write(f"ftreplay schema: out of date: {', '.join(stale)}; run 'ftreplay schema' to regenerate\n")
+            return 1
+        print("schemas are up to date")
+        return 0
+    for p in schema.write(d):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    res = run_bench(quick=args.quick, progress=not args.json)
+    if args.json:
+        _print_json(res)
+    else:
+        for k, v in res.items():
+            print(f"{k:28} {v:,.3f}" if isinstance(v, float) else f"{k:28} {v}")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="ftreplay",
+        description="Time-travel debugger for CPython's free-threaded runtime: record a guest program on a "
+        "deterministic model of the runtime, store every lock, park and attach/detach event in DuckDB, query it.",
+        epilog="Store: recordings/ftreplay.duckdb unless --db or $FTREPLAY_DB.  Start with: ftreplay record mutex_counter",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"ftreplay {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add(name: str, help: str, epilog: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, epilog=epilog,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def db(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", metavar="PATH", help="DuckDB store (default: $FTREPLAY_DB or recordings/ftreplay.duckdb)")
+
+    sp = add("scenarios", "list the built-in scenarios and their arguments")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sp.set_defaults(fn=cmd_scenarios)
+
+    sp = add("bugs", "list the --bug flags (fixed CPython races the model can reintroduce)")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sp.set_defaults(fn=cmd_bugs)
+
+    sp = add("record", "run a scenario on the model and record it into the store", EPILOG_RECORD)
+    sp.add_argument("scenario", metavar="SCENARIO", help="a built-in scenario name, or path/to/file.py:function")
+    sp.add_argument("--seed", type=int, default=1, help="scheduler seed (default 1)")
+    sp.add_argument("--strategy", default="random", metavar="NAME", help="random (default), pct or round_robin")
+    sp.add_argument("--bug", action="append", metavar="NAME", help="re-introduce a fixed race (see 'ftreplay bugs'); repeatable")
+    sp.add_argument("--set", action="append", metavar="KNOB=VALUE",
+                    help="model knob: max_steps, pct_depth, pct_steps, rr_quantum, batch; repeatable")
+    sp.add_argument("--arg", action="append", metavar="NAME=VALUE", help="scenario argument (see 'ftreplay scenarios'); repeatable")
+    sp.add_argument("--schedule", metavar="TEXT|@FILE", help="replay this schedule instead of asking the strategy")
+    sp.add_argument("--log", metavar="PATH", help="where the .ftlog goes (default: recordings/<run_id>.ftlog beside the store)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object: run_id, status, events, hash, failure, ...")
+    db(sp)
+    sp.set_defaults(fn=cmd_record)
+
+    sp = add("runs", "list recorded runs")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    db(sp)
+    sp.set_defaults(fn=cmd_runs)
+
+    sp = add("query", "run read-only SQL over the store (tables: runs, events, one view per kind)",
+             "examples:\n  ftreplay query \"SELECT kind, count(*) FROM events GROUP BY kind ORDER BY 2 DESC\"\n"
+             "  ftreplay query \"SELECT * FROM lock_acquire WHERE via = 'handoff' ORDER BY run_id, seq\" --format csv")
+    sp.add_argument("sql", metavar="SQL")
+    sp.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default table)")
+    db(sp)
+    sp.set_defaults(fn=cmd_query)
+
+    sp = add("verify", "re-execute a run from its stored schedule; exit 1 if the log differs",
+             "RUN is a run id, a unique prefix of one, or 'latest'.")
+    sp.add_argument("run", metavar="RUN")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    db(sp)
+    sp.set_defaults(fn=cmd_verify)
+
+    sp = add("import", "store a .ftlog file (recovers every complete frame of a damaged or truncated log)")
+    sp.add_argument("file", metavar="FILE.ftlog")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    db(sp)
+    sp.set_defaults(fn=cmd_import)
+
+    sp = add("schema", "write schemas/ (JSON Schema of the events, store DDL) from the code")
+    sp.add_argument("--check", action="store_true", help="exit 1 if schemas/ differs from the code")
+    sp.add_argument("--dir", metavar="DIR", help="target folder (default: the repository's schemas/)")
+    sp.set_defaults(fn=cmd_schema)
+
+    sp = add("bench", "measure simulate / record / ingest throughput on a large mutex_counter run")
+    sp.add_argument("--quick", action="store_true", help="a smaller run (seconds, for a smoke test)")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sp.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except FtreplayError as e:
+        sys.stderr.write(f"ftreplay: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("ftreplay: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = io.TextIOWrapper(open(os.devnull, "wb"))
+        except OSError:
+            pass
+        return 0

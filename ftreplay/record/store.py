@@ -1,0 +1,398 @@
+"""The DuckDB store: ``runs``, per-kind event tables, the ``events`` view.
+
+Events live in one physical table per kind (``raw.<kind>``: narrow, so ingest stays fast);
+``main.<kind>`` views add the ``kind`` column and ``main.events`` is their UNION ALL BY
+NAME: envelope columns plus every field of every kind, NULL where a kind lacks it.
+Ingest goes through Arrow, one INSERT per kind per chunk, inside one transaction: a failed
+ingest leaves the store as it was.  Readers open the file read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Optional
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import StoreError, UsageError
+from .events import CODECS, ENVELOPE, FIELDS, KINDS, SCHEMA_VERSION, TAGS, view_name
+from .log import LogReader, RunEnd, RunMeta, _int_column, decode_column
+
+DEFAULT_DB = os.path.join("recordings", "ftreplay.duckdb")
+# Rows of one kind buffered as Arrow before its INSERT.  Appends of whole row groups
+# (122,880 rows) are written straight to the file; smaller ones go through the WAL.
+KIND_FLUSH_ROWS = 4 * 122_880
+
+_SQL_TYPE = {"q": "BIGINT", "b": "BOOLEAN", "s": "VARCHAR", "n": "BIGINT", "z": "VARCHAR"}
+_ARROW_TYPE = {"q": pa.int64(), "b": pa.bool_(), "s": pa.string(), "n": pa.int64(), "z": pa.string()}
+_LITTLE = sys.byteorder == "little"
+
+RUNS_COLUMNS = (
+    ("run_id", "VARCHAR PRIMARY KEY"),
+    ("scenario", "VARCHAR NOT NULL"),
+    ("seed", "BIGINT"),
+    ("strategy", "VARCHAR"),
+    ("config", "JSON"),
+    ("bugs", "VARCHAR[]"),
+    ("status", "VARCHAR"),
+    ("failure_reason", "VARCHAR"),
+    ("failure_message", "VARCHAR"),
+    ("failure_seq", "BIGINT"),
+    ("events", "BIGINT"),
+    ("hash", "VARCHAR"),
+    ("schedule", "VARCHAR"),
+    ("created", "TIMESTAMP"),
+    ("ftreplay_version", "VARCHAR"),
+    ("schema_version", "INTEGER"),
+    ("log_path", "VARCHAR"),
+    ("steps", "BIGINT"),
+    ("virtual_ns", "BIGINT"),
+    ("recovery", "VARCHAR"),
+)
+
+
+def default_db() -> str:
+    return os.environ.get("FTREPLAY_DB") or DEFAULT_DB
+
+
+def kind_columns(kind_id: int) -> list[tuple[str, str]]:
+    return [(name, _SQL_TYPE[c]) for name, c in zip(FIELDS[kind_id], CODECS[kind_id])]
+
+
+def ddl() -> str:
+    """The store's DDL, generated from the event union (also written to schemas/)."""
+    out = [
+        "CREATE TABLE IF NOT EXISTS ftreplay_meta (key VARCHAR PRIMARY KEY, value VARCHAR);",
+        "CREATE TABLE IF NOT EXISTS runs (\n    "
+        + ",\n    ".join(f"{n} {t}" for n, t in RUNS_COLUMNS)
+        + "\n);",
+        "CREATE SCHEMA IF NOT EXISTS raw;",
+    ]
+    for i, tag in enumerate(TAGS):
+        cols = ",\n    ".join(f"{n} {t}" for n, t in [("run_id", "VARCHAR NOT NULL")] + kind_columns(i))
+        out.append(f"CREATE TABLE IF NOT EXISTS raw.{view_name(tag)} (\n    {cols}\n);")
+    out.extend(view_ddl())
+    return "\n".join(out) + "\n"
+
+
+def view_ddl() -> list[str]:
+    out = []
+    for i, tag in enumerate(TAGS):
+        v = view_name(tag)
+        fields = [n for n in FIELDS[i] if n not in ENVELOPE]
+        sel = ", ".join(["run_id", "seq", "ts", "tid", f"'{tag}' AS kind"] + fields)
+        out.append(f"CREATE OR REPLACE VIEW main.{v} AS SELECT {sel} FROM raw.{v};")
+    union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM main.{view_name(t)}" for t in TAGS)
+    out.append(f"CREATE OR REPLACE VIEW main.events AS\n{union};")
+    return out
+
+
+def _check_field_types() -> None:
+    seen: dict[str, str] = {}
+    for i, tag in enumerate(TAGS):
+        for name, typ in kind_columns(i):
+            if seen.setdefault(name, typ) != typ:
+                raise TypeError(f"field {name!r} of {tag} is {typ}, elsewhere {seen[name]}")
+
+
+_check_field_types()
+
+
+def _wrap(e: Exception) -> StoreError:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return StoreError(msg)
+
+
+class Store:
+    def __init__(self, path: str, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Optional[str] = None, read_only: bool = True) -> "Store":
+        path = path or default_db()
+        if read_only and not os.path.exists(path):
+            raise StoreError(f"no store at {path} (record a run first, or pass --db)")
+        if not read_only:
+            parent = os.path.dirname(os.path.abspath(path))
+            os.makedirs(parent, exist_ok=True)
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as e:
+            text = str(e)
+            if "lock" in text.lower():
+                raise StoreError(f"{path} is in use by another ftreplay process (DuckDB allows one writer)") from None
+            raise StoreError(f"cannot open store {path}: {text.splitlines()[0]}") from None
+        store = cls(path, con, read_only)
+        store._check_version()
+        if not read_only:
+            store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _check_version(self) -> None:
+        try:
+            row = self.con.execute("SELECT value FROM ftreplay_meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            if self.read_only:
+                raise StoreError(f"{self.path} is not an ftreplay store") from None
+            return
+        except duckdb.Error as e:
+            raise _wrap(e) from None
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {row[0]}; this ftreplay reads up to {SCHEMA_VERSION} (upgrade ftreplay)"
+            )
+
+    def _migrate(self) -> None:
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            for stmt in ddl().split(";\n"):
+                if stmt.strip():
+                    con.execute(stmt)
+            # Append-only evolution: add any column a newer union has gained.
+            for i, tag in enumerate(TAGS):
+                table = view_name(tag)
+                have = {r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
+                    [table],
+                ).fetchall()}
+                for name, typ in kind_columns(i):
+                    if name not in have:
+                        con.execute(f'ALTER TABLE raw.{table} ADD COLUMN "{name}" {typ}')
+            for stmt in view_ddl():
+                con.execute(stmt)
+            con.execute(
+                "INSERT OR REPLACE INTO ftreplay_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+    # -- runs ------------------------------------------------------------------------------
+    def new_run_id(self, scenario: str, log_dir: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_]+", "_", scenario.rsplit(":", 1)[-1]).strip("_") or "run"
+        rows = self.con.execute("SELECT run_id FROM runs WHERE run_id LIKE ?", [base + "-%"]).fetchall()
+        n = 0
+        for (rid,) in rows:
+            tail = rid[len(base) + 1 :]
+            if tail.isdigit():
+                n = max(n, int(tail))
+        while True:
+            n += 1
+            rid = f"{base}-{n}"
+            if not os.path.exists(os.path.join(log_dir, rid + ".ftlog")):
+                return rid
+
+    def resolve_run(self, ref: str) -> str:
+        """A run id, a unique prefix of one, or 'latest'."""
+        con = self.con
+        if ref == "latest":
+            row = con.execute("SELECT run_id FROM runs ORDER BY created DESC, run_id DESC LIMIT 1").fetchone()
+            if row is None:
+                raise UsageError("the store has no runs yet")
+            return row[0]
+        if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [ref]).fetchone():
+            return ref
+        rows = con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [ref]).fetchall()
+        if len(rows) == 1:
+            return rows[0][0]
+        if rows:
+            raise UsageError(f"run {ref!r} is ambiguous: {', '.join(r[0] for r in rows[:5])}")
+        raise UsageError(f"no run {ref!r} in {self.path} (see 'ftreplay runs')")
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        cols = [d[0] for d in cur.description]
+        row = cur.fetchone()
+        if row is None:
+            raise UsageError(f"no run {run_id!r}")
+        return dict(zip(cols, row))
+
+    def runs(self) -> list[dict[str, Any]]:
+        cur = self.con.execute(
+            "SELECT run_id, scenario, seed, strategy, bugs, status, failure_reason, events, hash, created "
+            "FROM runs ORDER BY created, run_id"
+        )
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    # -- ingest ----------------------------------------------------------------------------
+    def ingest(
+        self,
+        reader: LogReader,
+        run_id: str,
+        log_path: str,
+        progress: Optional[Callable[[int], None]] = None,
+    ) -> int:
+        """Insert the run row and every recovered event, atomically.  Returns the event count."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        meta, end = reader.meta, reader.end
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            total = self._ingest_events(reader, run_id, progress)
+            self._insert_run(run_id, meta, end, total, reader, log_path)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return total
+
+    def _ingest_events(self, reader: LogReader, run_id: str, progress) -> int:
+        acc = [_KindColumns(i) for i in range(len(KINDS))]
+        total = 0
+        for kind_id, n, cols in reader.columns():
+            a = acc[kind_id]
+            a.add(n, cols)
+            total += n
+            if a.rows >= KIND_FLUSH_ROWS:
+                self._flush(a, run_id)
+                if progress is not None:
+                    progress(total)
+        for a in acc:
+            if a.rows:
+                self._flush(a, run_id)
+        if progress is not None:
+            progress(total)
+        return total
+
+    def _flush(self, acc: "_KindColumns", run_id: str) -> None:
+        con = self.con
+        tbl = acc.take()
+        con.register("_ingest", tbl)
+        try:
+            con.execute(f"INSERT INTO raw.{view_name(TAGS[acc.kind_id])} BY NAME SELECT ? AS run_id, * FROM _ingest", [run_id])
+        finally:
+            con.unregister("_ingest")
+
+    def _insert_run(self, run_id: str, meta: RunMeta, end: Optional[RunEnd], events: int, reader: LogReader, log_path: str) -> None:
+        config = {"args": meta.args, "knobs": meta.knobs}
+        if end is not None and reader.recovery.clean:
+            status = end.status
+        else:
+            status = "incomplete"
+        self.con.execute(
+            "INSERT INTO runs VALUES (" + ", ".join("?" * len(RUNS_COLUMNS)) + ")",
+            [
+                run_id,
+                meta.scenario,
+                meta.seed,
+                meta.strategy,
+                json.dumps(config),
+                list(meta.bugs),
+                status,
+                end.failure_reason if end else None,
+                end.failure_message if end else None,
+                end.failure_seq if end else None,
+                events,
+                reader.sha256,
+                end.schedule if end else None,
+                datetime.now(timezone.utc).replace(tzinfo=None),
+                meta.ftreplay_version,
+                reader.schema_version,
+                os.path.abspath(log_path),
+                end.steps if end else None,
+                end.virtual_ns if end else None,
+                None if reader.recovery.clean and end is not None else reader.recovery.describe(),
+            ],
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+    def query(self, sql: str, params: Optional[list] = None) -> tuple[list[str], list[tuple]]:
+        try:
+            cur = self.con.execute(sql, params or [])
+            if cur.description is None:
+                return [], []
+            cols = [d[0] for d in cur.description]
+            return cols, cur.fetchall()
+        except duckdb.Error as e:
+            raise _wrap(e) from None
+
+
+class _KindColumns:
+    """Columns of one kind gathered across frames, turned into one contiguous Arrow table.
+
+    Int and bool columns are raw buffers joined with one memcpy; dictionary-coded string
+    columns are re-coded into one dictionary with ``bytes.translate``."""
+
+    def __init__(self, kind_id: int) -> None:
+        self.kind_id = kind_id
+        self.codecs = CODECS[kind_id]
+        self.names = list(FIELDS[kind_id])
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parts: list[list[Any]] = [[] for _ in self.codecs]
+        self.dicts: list[Optional[dict[str, int]]] = [({} if c == "s" else None) for c in self.codecs]
+        self.rows = 0
+
+    def add(self, n: int, cols: list[Any]) -> None:
+        for j, (codec, col) in enumerate(zip(self.codecs, cols)):
+            parts = self.parts[j]
+            if codec == "b" or (codec == "q" and _LITTLE):
+                parts.append(col)
+            elif codec == "q":
+                parts.append(_int_column(decode_column(codec, col)))
+            elif codec == "s" and self.dicts[j] is not None and isinstance(col, dict):
+                gd = self.dicts[j]
+                table = bytearray(range(256))
+                for i, v in enumerate(col["d"]):
+                    code = gd.get(v)
+                    if code is None:
+                        code = gd[v] = len(gd)
+                    table[i] = code & 0xFF
+                if len(gd) > 256:
+                    self._to_strings(j)
+                    self.parts[j].extend(decode_column(codec, col))
+                else:
+                    parts.append(col["c"].translate(table))
+            else:
+                if codec == "s" and self.dicts[j] is not None:
+                    self._to_strings(j)
+                self.parts[j].extend(decode_column(codec, col))
+        self.rows += n
+
+    def _to_strings(self, j: int) -> None:
+        """Leave dictionary mode for column j (too many distinct values)."""
+        values = list(self.dicts[j])  # insertion order == code order
+        codes = b"".join(self.parts[j])
+        self.parts[j] = [values[c] for c in codes]
+        self.dicts[j] = None
+
+    def take(self) -> pa.Table:
+        n = self.rows
+        arrays = []
+        for j, codec in enumerate(self.codecs):
+            parts = self.parts[j]
+            if codec == "q":
+                arrays.append(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(b"".join(parts))]))
+            elif codec == "b":
+                raw = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(b"".join(parts))])
+                arrays.append(raw.cast(pa.bool_()))
+            elif codec == "s" and self.dicts[j] is not None:
+                codes = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(b"".join(parts))])
+                arrays.append(pa.DictionaryArray.from_arrays(codes, pa.array(list(self.dicts[j]), pa.string())))
+            else:
+                arrays.append(pa.array(parts, _ARROW_TYPE[codec]))
+        self._reset()
+        return pa.Table.from_arrays(arrays, names=self.names)

@@ -1,0 +1,290 @@
+-- ftreplay store DDL, schema version 1. Generated: do not edit.
+CREATE TABLE IF NOT EXISTS ftreplay_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    scenario VARCHAR NOT NULL,
+    seed BIGINT,
+    strategy VARCHAR,
+    config JSON,
+    bugs VARCHAR[],
+    status VARCHAR,
+    failure_reason VARCHAR,
+    failure_message VARCHAR,
+    failure_seq BIGINT,
+    events BIGINT,
+    hash VARCHAR,
+    schedule VARCHAR,
+    created TIMESTAMP,
+    ftreplay_version VARCHAR,
+    schema_version INTEGER,
+    log_path VARCHAR,
+    steps BIGINT,
+    virtual_ns BIGINT,
+    recovery VARCHAR
+);
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS raw.run_failure (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    reason VARCHAR,
+    message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.lock_acquire (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    mutex BIGINT,
+    via VARCHAR,
+    bits_old BIGINT,
+    bits_new BIGINT,
+    wait_ns BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.lock_release (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    mutex BIGINT,
+    via VARCHAR,
+    handoff_to BIGINT,
+    bits_old BIGINT,
+    bits_new BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.lock_set_parked (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    mutex BIGINT,
+    bits_old BIGINT,
+    bits_new BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.lock_fail (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    mutex BIGINT,
+    reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.parking_lot_park (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    detach BOOLEAN,
+    timeout_ns BIGINT,
+    bucket BIGINT,
+    expected BIGINT,
+    qlen BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.parking_lot_unpark (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    woken BIGINT,
+    has_more BOOLEAN,
+    bucket BIGINT,
+    mode VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.parking_lot_wake (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    result VARCHAR,
+    timed_out BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_attach (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    old VARCHAR,
+    new VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_detach (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    old VARCHAR,
+    new VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_suspend (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    old VARCHAR,
+    new VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_new_thread (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    interp BIGINT,
+    new VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_delete_thread (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    interp BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.thread_start (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.thread_exit (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.thread_join (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.lock_word (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    prim VARCHAR,
+    op VARCHAR,
+    bits_old BIGINT,
+    bits_new BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.lock_seq_read (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    seq_value BIGINT,
+    ok BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.lock_recursive (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    mutex BIGINT,
+    op VARCHAR,
+    level BIGINT,
+    owner BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.guest_load (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    value BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.guest_store (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    value BIGINT,
+    prev BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.run_label (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    addr BIGINT,
+    label VARCHAR
+);
+CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
+CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
+CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
+CREATE OR REPLACE VIEW main.lock_set_parked AS SELECT run_id, seq, ts, tid, 'lock.set_parked' AS kind, mutex, bits_old, bits_new FROM raw.lock_set_parked;
+CREATE OR REPLACE VIEW main.lock_fail AS SELECT run_id, seq, ts, tid, 'lock.fail' AS kind, mutex, reason FROM raw.lock_fail;
+CREATE OR REPLACE VIEW main.parking_lot_park AS SELECT run_id, seq, ts, tid, 'parking_lot.park' AS kind, addr, detach, timeout_ns, bucket, expected, qlen FROM raw.parking_lot_park;
+CREATE OR REPLACE VIEW main.parking_lot_unpark AS SELECT run_id, seq, ts, tid, 'parking_lot.unpark' AS kind, addr, woken, has_more, bucket, mode FROM raw.parking_lot_unpark;
+CREATE OR REPLACE VIEW main.parking_lot_wake AS SELECT run_id, seq, ts, tid, 'parking_lot.wake' AS kind, addr, result, timed_out FROM raw.parking_lot_wake;
+CREATE OR REPLACE VIEW main.pystate_attach AS SELECT run_id, seq, ts, tid, 'pystate.attach' AS kind, thread, old, new FROM raw.pystate_attach;
+CREATE OR REPLACE VIEW main.pystate_detach AS SELECT run_id, seq, ts, tid, 'pystate.detach' AS kind, thread, old, new FROM raw.pystate_detach;
+CREATE OR REPLACE VIEW main.pystate_suspend AS SELECT run_id, seq, ts, tid, 'pystate.suspend' AS kind, thread, old, new FROM raw.pystate_suspend;
+CREATE OR REPLACE VIEW main.pystate_new_thread AS SELECT run_id, seq, ts, tid, 'pystate.new_thread' AS kind, thread, interp, new FROM raw.pystate_new_thread;
+CREATE OR REPLACE VIEW main.pystate_delete_thread AS SELECT run_id, seq, ts, tid, 'pystate.delete_thread' AS kind, thread, interp FROM raw.pystate_delete_thread;
+CREATE OR REPLACE VIEW main.thread_start AS SELECT run_id, seq, ts, tid, 'thread.start' AS kind, thread FROM raw.thread_start;
+CREATE OR REPLACE VIEW main.thread_exit AS SELECT run_id, seq, ts, tid, 'thread.exit' AS kind, thread FROM raw.thread_exit;
+CREATE OR REPLACE VIEW main.thread_join AS SELECT run_id, seq, ts, tid, 'thread.join' AS kind, thread FROM raw.thread_join;
+CREATE OR REPLACE VIEW main.lock_word AS SELECT run_id, seq, ts, tid, 'lock.word' AS kind, addr, prim, op, bits_old, bits_new FROM raw.lock_word;
+CREATE OR REPLACE VIEW main.lock_seq_read AS SELECT run_id, seq, ts, tid, 'lock.seq_read' AS kind, addr, seq_value, ok FROM raw.lock_seq_read;
+CREATE OR REPLACE VIEW main.lock_recursive AS SELECT run_id, seq, ts, tid, 'lock.recursive' AS kind, mutex, op, level, owner FROM raw.lock_recursive;
+CREATE OR REPLACE VIEW main.guest_load AS SELECT run_id, seq, ts, tid, 'guest.load' AS kind, addr, value FROM raw.guest_load;
+CREATE OR REPLACE VIEW main.guest_store AS SELECT run_id, seq, ts, tid, 'guest.store' AS kind, addr, value, prev FROM raw.guest_store;
+CREATE OR REPLACE VIEW main.run_label AS SELECT run_id, seq, ts, tid, 'run.label' AS kind, addr, label FROM raw.run_label;
+CREATE OR REPLACE VIEW main.events AS
+SELECT * FROM main.run_failure
+UNION ALL BY NAME
+SELECT * FROM main.lock_acquire
+UNION ALL BY NAME
+SELECT * FROM main.lock_release
+UNION ALL BY NAME
+SELECT * FROM main.lock_set_parked
+UNION ALL BY NAME
+SELECT * FROM main.lock_fail
+UNION ALL BY NAME
+SELECT * FROM main.parking_lot_park
+UNION ALL BY NAME
+SELECT * FROM main.parking_lot_unpark
+UNION ALL BY NAME
+SELECT * FROM main.parking_lot_wake
+UNION ALL BY NAME
+SELECT * FROM main.pystate_attach
+UNION ALL BY NAME
+SELECT * FROM main.pystate_detach
+UNION ALL BY NAME
+SELECT * FROM main.pystate_suspend
+UNION ALL BY NAME
+SELECT * FROM main.pystate_new_thread
+UNION ALL BY NAME
+SELECT * FROM main.pystate_delete_thread
+UNION ALL BY NAME
+SELECT * FROM main.thread_start
+UNION ALL BY NAME
+SELECT * FROM main.thread_exit
+UNION ALL BY NAME
+SELECT * FROM main.thread_join
+UNION ALL BY NAME
+SELECT * FROM main.lock_word
+UNION ALL BY NAME
+SELECT * FROM main.lock_seq_read
+UNION ALL BY NAME
+SELECT * FROM main.lock_recursive
+UNION ALL BY NAME
+SELECT * FROM main.guest_load
+UNION ALL BY NAME
+SELECT * FROM main.guest_store
+UNION ALL BY NAME
+SELECT * FROM main.run_label;
