@@ -91,7 +91,8 @@ CREATE TABLE IF NOT EXISTS raw.parking_lot_unpark (
     woken BIGINT,
     has_more BOOLEAN,
     bucket BIGINT,
-    mode VARCHAR
+    mode VARCHAR,
+    pos BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.parking_lot_wake (
     run_id VARCHAR NOT NULL,
@@ -100,7 +101,8 @@ CREATE TABLE IF NOT EXISTS raw.parking_lot_wake (
     tid BIGINT,
     addr BIGINT,
     result VARCHAR,
-    timed_out BOOLEAN
+    timed_out BOOLEAN,
+    pos BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.pystate_attach (
     run_id VARCHAR NOT NULL,
@@ -228,8 +230,8 @@ CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.r
 CREATE OR REPLACE VIEW main.lock_set_parked AS SELECT run_id, seq, ts, tid, 'lock.set_parked' AS kind, mutex, bits_old, bits_new FROM raw.lock_set_parked;
 CREATE OR REPLACE VIEW main.lock_fail AS SELECT run_id, seq, ts, tid, 'lock.fail' AS kind, mutex, reason FROM raw.lock_fail;
 CREATE OR REPLACE VIEW main.parking_lot_park AS SELECT run_id, seq, ts, tid, 'parking_lot.park' AS kind, addr, detach, timeout_ns, bucket, expected, qlen FROM raw.parking_lot_park;
-CREATE OR REPLACE VIEW main.parking_lot_unpark AS SELECT run_id, seq, ts, tid, 'parking_lot.unpark' AS kind, addr, woken, has_more, bucket, mode FROM raw.parking_lot_unpark;
-CREATE OR REPLACE VIEW main.parking_lot_wake AS SELECT run_id, seq, ts, tid, 'parking_lot.wake' AS kind, addr, result, timed_out FROM raw.parking_lot_wake;
+CREATE OR REPLACE VIEW main.parking_lot_unpark AS SELECT run_id, seq, ts, tid, 'parking_lot.unpark' AS kind, addr, woken, has_more, bucket, mode, pos FROM raw.parking_lot_unpark;
+CREATE OR REPLACE VIEW main.parking_lot_wake AS SELECT run_id, seq, ts, tid, 'parking_lot.wake' AS kind, addr, result, timed_out, pos FROM raw.parking_lot_wake;
 CREATE OR REPLACE VIEW main.pystate_attach AS SELECT run_id, seq, ts, tid, 'pystate.attach' AS kind, thread, old, new FROM raw.pystate_attach;
 CREATE OR REPLACE VIEW main.pystate_detach AS SELECT run_id, seq, ts, tid, 'pystate.detach' AS kind, thread, old, new FROM raw.pystate_detach;
 CREATE OR REPLACE VIEW main.pystate_suspend AS SELECT run_id, seq, ts, tid, 'pystate.suspend' AS kind, thread, old, new FROM raw.pystate_suspend;

@@ -77,12 +77,14 @@ class ParkingLotUnpark(Event, tag="parking_lot.unpark"):
     has_more: bool
     bucket: int
     mode: str  # 'one' (Unpark) or 'all' (UnparkAll: one event per woken waiter)
+    pos: Optional[int]  # the woken entry's index in the bucket queue when it was removed
 
 
 class ParkingLotWake(Event, tag="parking_lot.wake"):
     addr: int
     result: str  # 'ok', 'again', 'timeout', 'intr'
     timed_out: bool  # the timer fired but an unparker had already dequeued us
+    pos: Optional[int]  # index in the bucket queue when the waiter removed itself (timeout)
 
 
 # -- pystate.py ----------------------------------------------------------------------------

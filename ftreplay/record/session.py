@@ -105,6 +105,7 @@ def execute(
         return seq
 
     engine.on_fail = on_fail
+    engine.on_stop = rec.seal
     rec.begin(meta)
     rt = Runtime(engine, rec.emit, meta.bugs, knobs)
     failure = engine.run(rt.main, (scn.fn, meta.args))
@@ -119,6 +120,6 @@ def execute(
         failure_message=failure.message if failure else None,
         failure_seq=failure.seq if failure else None,
     )
-    rec.finish(end)
+    rec.finish(end)  # already sealed by on_stop: nothing after the run's end is logged
     sink.close()
     return RunResult(meta, end, sink.writer.hexdigest() if sink.writer is not None else "")

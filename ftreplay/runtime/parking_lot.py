@@ -109,7 +109,7 @@ class ParkingLot:
         b = self.buckets[addr % NUM_BUCKETS]
         if load() != expected:
             rt.emit(PARKING_LOT_PARK, addr, detach, timeout_ns, b.index, expected, 0)
-            rt.emit(PARKING_LOT_WAKE, addr, "again", False)
+            rt.emit(PARKING_LOT_WAKE, addr, "again", False, None)
             return ParkResult.AGAIN
         me = eng.cur
         entry = WaitEntry(me, addr, park_arg, Semaphore(eng, me))
@@ -129,6 +129,7 @@ class ParkingLot:
         me.wait_addr = addr
         me.wait_holder = holder
         timed_out = False
+        pos = None
         if entry.sema.wait(timeout_ns):
             res = ParkResult.OK
         else:
@@ -142,23 +143,24 @@ class ParkingLot:
                     pass
                 res = ParkResult.OK
             else:
-                b.root.remove(entry)
+                pos = b.root.index(entry)
+                del b.root[pos]
                 b.num_waiters -= 1
                 res = ParkResult.TIMEOUT
         eng.point(WAKEUP_NS if res == ParkResult.OK else ATOMIC_STORE_NS)
-        rt.emit(PARKING_LOT_WAKE, addr, RESULT_NAMES[res], timed_out)
+        rt.emit(PARKING_LOT_WAKE, addr, RESULT_NAMES[res], timed_out, pos)
         if tstate is not None:
             rt.pystate.attach(tstate)
         return res
 
-    def _dequeue_first(self, b: Bucket, addr: int) -> Optional[WaitEntry]:
+    def _dequeue_first(self, b: Bucket, addr: int) -> tuple[Optional[WaitEntry], Optional[int]]:
         for i, e in enumerate(b.root):
             if e.addr == addr:
                 del b.root[i]
                 b.num_waiters -= 1
                 e.is_unparking = True
-                return e
-        return None
+                return e, i
+        return None, None
 
     def unpark(self, addr: int, fn: Callable[[Any, bool], None]) -> Optional[int]:
         """_PyParkingLot_Unpark: wake the first waiter on addr; ``fn(park_arg, has_more)``
@@ -167,13 +169,13 @@ class ParkingLot:
         eng = rt.engine
         eng.point(BUCKET_NS)
         b = self.buckets[addr % NUM_BUCKETS]
-        entry = self._dequeue_first(b, addr)
+        entry, pos = self._dequeue_first(b, addr)
         if entry is None:
-            rt.emit(PARKING_LOT_UNPARK, addr, None, False, b.index, "one")
+            rt.emit(PARKING_LOT_UNPARK, addr, None, False, b.index, "one", None)
             fn(None, False)
             return None
         has_more = b.num_waiters > 0  # the whole bucket, other addresses included
-        rt.emit(PARKING_LOT_UNPARK, addr, entry.thread.tid, has_more, b.index, "one")
+        rt.emit(PARKING_LOT_UNPARK, addr, entry.thread.tid, has_more, b.index, "one", pos)
         fn(entry.park_arg, has_more)
         eng.point(ATOMIC_STORE_NS)  # bucket unlocked; the post follows
         entry.sema.post()
@@ -185,17 +187,19 @@ class ParkingLot:
         eng = rt.engine
         eng.point(BUCKET_NS)
         b = self.buckets[addr % NUM_BUCKETS]
-        woken = [e for e in b.root if e.addr == addr]
+        woken: list[tuple[WaitEntry, int]] = []
+        while True:  # dequeue every match in FIFO order (positions as removed one by one)
+            e, pos = self._dequeue_first(b, addr)
+            if e is None:
+                break
+            woken.append((e, pos))
         if not woken:
-            rt.emit(PARKING_LOT_UNPARK, addr, None, False, b.index, "all")
+            rt.emit(PARKING_LOT_UNPARK, addr, None, False, b.index, "all", None)
             return 0
-        b.root = [e for e in b.root if e.addr != addr]
-        b.num_waiters -= len(woken)
         has_more = b.num_waiters > 0
-        for e in woken:
-            e.is_unparking = True
-            rt.emit(PARKING_LOT_UNPARK, addr, e.thread.tid, has_more, b.index, "all")
-        for e in woken:
+        for e, pos in woken:
+            rt.emit(PARKING_LOT_UNPARK, addr, e.thread.tid, has_more, b.index, "all", pos)
+        for e, _ in woken:
             eng.point(ATOMIC_STORE_NS)
             e.sema.post()
         return len(woken)

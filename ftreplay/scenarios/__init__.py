@@ -107,4 +107,5 @@ def _load_file(spec: str) -> Scenario:
         raise UsageError(f"{spec}: a scenario takes the runtime handle as its first parameter")
     args = {p.name: p.default for p in params[1:] if p.default is not p.empty}
     doc = (inspect.getdoc(fn) or "user scenario").splitlines()[0]
-    return Scenario(spec, fn, doc, args)
+    # The absolute path, so that verify re-executes the same file from any directory.
+    return Scenario(f"{os.path.abspath(path)}:{func}", fn, doc, args)

@@ -108,6 +108,9 @@ class Engine:
         self.failure: Optional[Failure] = None
         self.internal_error: Optional[BaseException] = None
         self.on_fail: Optional[Callable[[str, str], Optional[int]]] = None
+        self.on_stop: Optional[Callable[[], None]] = None  # before leftover threads are unwound
+        self.main_tid = 1
+        self.main_done = False
         self.hub: Optional[greenlet] = None
         self.strategy = strategy
         self.pick = strategy.pick
@@ -179,6 +182,8 @@ class Engine:
         t.state = ThreadRun.DONE
         self.runnable.remove(t)
         self.rl_version += 1
+        if t.tid == self.main_tid:
+            self.main_done = True  # the process exits; daemon threads are abandoned
 
     def block(self, timeout_ns: Optional[int] = None) -> bool:
         """Block the current thread; True if woken, False if its timer fired."""
@@ -281,9 +286,10 @@ class Engine:
     # -- the hub --------------------------------------------------------------------------
     def run(self, main: Callable, args: tuple = (), main_tid: int = 1) -> Optional[Failure]:
         self.hub = getcurrent()
+        self.main_tid = main_tid
         self.spawn(main, args, tid=main_tid, name="main")
         try:
-            while not self.halted:
+            while not self.halted and not self.main_done:
                 rl = self.runnable
                 if not rl:
                     if self._jump_to_timer():
@@ -296,6 +302,8 @@ class Engine:
                 self.tid = nxt.tid
                 nxt.glet.switch()
         finally:
+            if self.on_stop is not None:
+                self.on_stop()
             self._cleanup()
         if self.internal_error is not None:
             raise self.internal_error
@@ -340,5 +348,10 @@ def describe_deadlock(blocked: list[SimThread]) -> str:
     parts = []
     for t in blocked:
         h = holder(t)
-        parts.append(f"{what(t)}" + (f" held by T{h} (not blocked: exited or gone)" if h is not None else " (no holder)"))
+        if h is None:
+            parts.append(f"{what(t)} (no holder)")
+        elif h in by_tid:
+            parts.append(f"{what(t)} held by T{h}")
+        else:
+            parts.append(f"{what(t)} held by T{h} (not blocked: exited or gone)")
     return "all threads blocked, no timer pending: " + "; ".join(parts)

@@ -48,12 +48,15 @@ def decode(text: str) -> list[int]:
     out: list[int] = []
     for tok in text.split():
         tid, star, count = tok.partition("*")
-        try:
-            t = int(tid)
-            c = int(count) if star else 1
-        except ValueError:
-            raise UsageError(f"bad schedule token {tok!r}: expected TID or TID*COUNT") from None
-        if t < 0 or c < 1:
-            raise UsageError(f"bad schedule token {tok!r}")
+        if not _digits(tid) or (star and not _digits(count)):
+            raise UsageError(f"bad schedule token {tok!r}: expected TID or TID*COUNT")
+        t = int(tid)
+        c = int(count) if star else 1
+        if c < 1:
+            raise UsageError(f"bad schedule token {tok!r}: a count must be >= 1")
         out.extend([t] * c)
     return out
+
+
+def _digits(s: str) -> bool:
+    return s.isascii() and s.isdigit()
