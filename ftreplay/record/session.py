@@ -85,6 +85,60 @@ class RunResult:
         return {"reason": e.failure_reason, "message": e.failure_message, "seq": e.failure_seq}
 
 
+class Execution:
+    """One run wired together: strategy, engine, recorder, runtime.  ``fn`` (with
+    ``kwargs``) runs a guest function instead of the meta's scenario (tests)."""
+
+    def __init__(
+        self,
+        meta: RunMeta,
+        sink,
+        schedule: Optional[list[int]] = None,
+        progress: Optional[Callable[[int], None]] = None,
+        fn: Optional[Callable] = None,
+        kwargs: Optional[dict] = None,
+    ) -> None:
+        if fn is None:
+            fn, kwargs = get_scenario(meta.scenario).fn, meta.args
+        self.meta = meta
+        self.sink = sink
+        self.fn = fn
+        self.kwargs = dict(kwargs or {})
+        knobs = meta.knobs
+        self.strategy = make_strategy(meta.strategy, meta.seed, knobs, schedule)
+        self.engine = engine = Engine(self.strategy, max_steps=knobs.get("max_steps", DEFAULT_MAX_STEPS))
+        self.rec = rec = Recorder(engine, sink, batch=knobs.get("batch", DEFAULT_BATCH), on_flush=progress)
+        engine.on_fail = self._on_fail
+        engine.on_stop = rec.seal  # nothing after the run's end is logged
+        rec.begin(meta)
+        self.rt = Runtime(engine, rec.emit, meta.bugs, knobs)
+
+    def _on_fail(self, reason: str, message: str) -> int:
+        rec = self.rec
+        seq = rec.seq
+        rec.emit(RUN_FAILURE, reason, message)
+        rec.seal()
+        return seq
+
+    def run(self) -> RunResult:
+        engine, rec = self.engine, self.rec
+        failure = engine.run(self.rt.main, (self.fn, self.kwargs))
+        end = RunEnd(
+            status="ok" if failure is None else "failed",
+            events=rec.seq if failure is None else failure.seq + 1,
+            steps=engine.steps,
+            virtual_ns=engine.now,
+            schedule=schedule_text.encode(engine.decisions),
+            failure_reason=failure.reason if failure else None,
+            failure_message=failure.message if failure else None,
+            failure_seq=failure.seq if failure else None,
+        )
+        rec.finish(end)
+        self.sink.close()
+        w = self.sink.writer
+        return RunResult(self.meta, end, w.hexdigest() if w is not None else "")
+
+
 def execute(
     meta: RunMeta,
     sink,
@@ -92,34 +146,4 @@ def execute(
     progress: Optional[Callable[[int], None]] = None,
 ) -> RunResult:
     """Run ``meta`` writing the log to ``sink``; with ``schedule``, replay those decisions."""
-    scn = get_scenario(meta.scenario)
-    knobs = meta.knobs
-    strategy = make_strategy(meta.strategy, meta.seed, knobs, schedule)
-    engine = Engine(strategy, max_steps=knobs["max_steps"])
-    rec = Recorder(engine, sink, batch=knobs["batch"], on_flush=progress)
-
-    def on_fail(reason: str, message: str) -> int:
-        seq = rec.seq
-        rec.emit(RUN_FAILURE, reason, message)
-        rec.seal()
-        return seq
-
-    engine.on_fail = on_fail
-    engine.on_stop = rec.seal
-    rec.begin(meta)
-    rt = Runtime(engine, rec.emit, meta.bugs, knobs)
-    failure = engine.run(rt.main, (scn.fn, meta.args))
-    events = rec.seq if failure is None else failure.seq + 1
-    end = RunEnd(
-        status="ok" if failure is None else "failed",
-        events=events,
-        steps=engine.steps,
-        virtual_ns=engine.now,
-        schedule=schedule_text.encode(engine.decisions),
-        failure_reason=failure.reason if failure else None,
-        failure_message=failure.message if failure else None,
-        failure_seq=failure.seq if failure else None,
-    )
-    rec.finish(end)  # already sealed by on_stop: nothing after the run's end is logged
-    sink.close()
-    return RunResult(meta, end, sink.writer.hexdigest() if sink.writer is not None else "")
+    return Execution(meta, sink, schedule, progress).run()

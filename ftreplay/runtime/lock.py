@@ -493,6 +493,8 @@ class RWMutex:
         rt = self.rt
         rt.engine.point(ATOMIC_RMW_NS)
         old = self.bits
+        if old >> _PyRWMutex_READER_SHIFT == 0:
+            raise FatalError("_PyRWMutex_RUnlock: the rwmutex is not read-locked")
         new = old - (1 << _PyRWMutex_READER_SHIFT)
         self.bits = new
         rt.emit(LOCK_WORD, self.addr, "rwmutex", "runlock", old, new)
@@ -516,6 +518,8 @@ class RWMutex:
         rt = self.rt
         rt.engine.point(ATOMIC_RMW_NS)
         old = self.bits
+        if not old & _Py_WRITE_LOCKED:
+            raise FatalError("_PyRWMutex_Unlock: the rwmutex is not write-locked")
         self.bits = 0
         self.writer = None
         rt.emit(LOCK_WORD, self.addr, "rwmutex", "wunlock", old, 0)

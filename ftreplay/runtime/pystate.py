@@ -149,6 +149,8 @@ class RuntimeState:
         eng = rt.engine
         if ts.state != ATTACHED:
             raise FatalError(f"detaching thread state {ts.id} that is {STATE_NAMES[ts.state]}")
+        if eng.cur.tstate is not ts:
+            raise FatalError(f"detaching thread state {ts.id} that is not the current one")
         ts.active = False
         eng.point(ATOMIC_STORE_NS)
         ts.state = DETACHED

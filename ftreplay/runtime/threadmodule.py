@@ -56,9 +56,18 @@ class ThreadHandle:
         self.mutex.unlock()
 
     def _join_thread(self) -> int:
-        # The OS-level join; then DONE.
-        self.rt.engine.point(ATOMIC_LOAD_NS)
+        """join_thread: the OS-level join with the thread state released, then DONE."""
+        rt = self.rt
+        ps = rt.pystate
+        ts = rt.engine.cur.tstate
+        if ts is not None:
+            ps.detach(ts)  # Py_BEGIN_ALLOW_THREADS
+        rt.engine.point(ATOMIC_LOAD_NS)  # PyThread_join_thread: the thread has already exited
+        if ts is not None:
+            ps.attach(ts)  # Py_END_ALLOW_THREADS
+        self.mutex.lock()
         self.state = ThreadHandleState.DONE
+        self.mutex.unlock()
         return 0
 
     def join(self) -> None:
