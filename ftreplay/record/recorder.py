@@ -84,3 +84,22 @@ class Recorder:
         w = self.sink.writer
         if w is not None:
             w.frame(FRAME_END, end)
+
+
+class CapturingRecorder(Recorder):
+    """Test mode: after each event whose seq is in ``capture_at``, keep a live snapshot
+    (``snapshot()`` of the runtime) in ``captured[seq]``."""
+
+    __slots__ = ("capture_at", "captured", "snapshot")
+
+    def __init__(self, clock, sink, capture_at, **kw) -> None:
+        super().__init__(clock, sink, **kw)
+        self.capture_at = capture_at
+        self.captured: dict[int, object] = {}
+        self.snapshot = None
+
+    def emit(self, kind: int, *fields) -> None:
+        seq = self.seq
+        Recorder.emit(self, kind, *fields)
+        if not self.sealed and self.snapshot is not None and (self.capture_at is None or seq in self.capture_at):
+            self.captured[seq] = self.snapshot()

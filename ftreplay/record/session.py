@@ -15,7 +15,7 @@ from ..sim.engine import DEFAULT_MAX_STEPS, Engine
 from ..sim.strategies import STRATEGIES, make_strategy
 from .events import RUN_FAILURE
 from .log import RunEnd, RunMeta
-from .recorder import DEFAULT_BATCH, Recorder
+from .recorder import DEFAULT_BATCH, CapturingRecorder, Recorder
 
 # name: (type, default, help).  A default of None means "derived" (see help).
 KNOBS: dict[str, tuple[type, Any, str]] = {
@@ -97,6 +97,7 @@ class Execution:
         progress: Optional[Callable[[int], None]] = None,
         fn: Optional[Callable] = None,
         kwargs: Optional[dict] = None,
+        capture_at: Optional[set[int]] | bool = False,
     ) -> None:
         if fn is None:
             fn, kwargs = get_scenario(meta.scenario).fn, meta.args
@@ -107,15 +108,24 @@ class Execution:
         knobs = meta.knobs
         self.strategy = make_strategy(meta.strategy, meta.seed, knobs, schedule)
         self.engine = engine = Engine(self.strategy, max_steps=knobs.get("max_steps", DEFAULT_MAX_STEPS))
-        self.rec = rec = Recorder(engine, sink, batch=knobs.get("batch", DEFAULT_BATCH), on_flush=progress)
+        batch = knobs.get("batch", DEFAULT_BATCH)
+        if capture_at is False:
+            self.rec = rec = Recorder(engine, sink, batch=batch, on_flush=progress)
+        else:  # test mode: live snapshots at those seqs (True: after every event)
+            wanted = None if capture_at is True else set(capture_at)
+            rec = CapturingRecorder(engine, sink, wanted, batch=batch, on_flush=progress)
+            self.rec = rec
         engine.on_fail = self._on_fail
         engine.on_stop = rec.seal  # nothing after the run's end is logged
         rec.begin(meta)
         self.rt = Runtime(engine, rec.emit, meta.bugs, knobs)
+        if isinstance(rec, CapturingRecorder):
+            rec.snapshot = self.rt.snapshot
 
     def _on_fail(self, reason: str, message: str) -> int:
         rec = self.rec
         seq = rec.seq
+        self.rt.failure = [reason, message, seq]
         rec.emit(RUN_FAILURE, reason, message)
         rec.seal()
         return seq

@@ -132,9 +132,13 @@ class Store:
                 raise StoreError(f"{path} is in use by another ftreplay process (DuckDB allows one writer)") from None
             raise StoreError(f"cannot open store {path}: {text.splitlines()[0]}") from None
         store = cls(path, con, read_only)
-        store._check_version()
-        if not read_only:
-            store._migrate()
+        try:
+            store._check_version()
+            if not read_only:
+                store._migrate()
+        except BaseException:
+            con.close()
+            raise
         return store
 
     def close(self) -> None:

@@ -92,12 +92,17 @@ class PyMutex:
         self.bits = _Py_UNLOCKED
         self.owner: Optional[int] = None
         self.name = name
+        rt.prims.append(self)
 
     def _load(self) -> int:
         return self.bits
 
     def _holder(self) -> Optional[int]:
         return self.owner
+
+    def snapshot_into(self, state) -> None:
+        if self.bits or self.owner is not None:
+            state.mutexes[self.addr] = [self.bits, self.owner]
 
     def locked(self) -> bool:
         """PyMutex_IsLocked."""
@@ -271,10 +276,15 @@ class RecursiveMutex:
         self.mutex = PyMutex(rt, addr, name)
         self.thread = 0
         self.level = 0
+        rt.prims.append(self)
 
     @property
     def addr(self) -> int:
         return self.mutex.addr
+
+    def snapshot_into(self, state) -> None:
+        if self.level or self.thread:
+            state.recursive[self.mutex.addr] = [self.level, self.thread or None]
 
     def lock(self) -> None:
         rt = self.rt
@@ -319,12 +329,17 @@ class PyEvent:
         self.v = 0
         self.name = name
         self.setter: Optional[int] = None  # the thread expected to notify (diagnostics)
+        rt.prims.append(self)
 
     def _load(self) -> int:
         return self.v
 
     def _holder(self) -> Optional[int]:
         return self.setter
+
+    def snapshot_into(self, state) -> None:
+        if self.v:
+            state.words[self.addr] = ["event", self.v]
 
     def is_set(self) -> bool:
         self.rt.engine.point(ATOMIC_LOAD_NS)
@@ -379,12 +394,17 @@ class OnceFlag:
         self.v = 0
         self.name = name
         self.runner: Optional[int] = None
+        rt.prims.append(self)
 
     def _load(self) -> int:
         return self.v
 
     def _holder(self) -> Optional[int]:
         return self.runner
+
+    def snapshot_into(self, state) -> None:
+        if self.v:
+            state.words[self.addr] = ["once", self.v]
 
     def call_once(self, fn, *args) -> int:
         """_PyOnceFlag_CallOnce: 0 on success, -1 if fn failed (a later call retries)."""
@@ -446,12 +466,17 @@ class RWMutex:
         self.bits = 0
         self.name = name
         self.writer: Optional[int] = None
+        rt.prims.append(self)
 
     def _load(self) -> int:
         return self.bits
 
     def _holder(self) -> Optional[int]:
         return self.writer
+
+    def snapshot_into(self, state) -> None:
+        if self.bits:
+            state.words[self.addr] = ["rwmutex", self.bits]
 
     def readers(self) -> int:
         return self.bits >> _PyRWMutex_READER_SHIFT
@@ -537,6 +562,11 @@ class SeqLock:
         self.addr = addr
         self.sequence = 0
         self.name = name
+        rt.prims.append(self)
+
+    def snapshot_into(self, state) -> None:
+        if self.sequence:
+            state.words[self.addr] = ["seqlock", self.sequence]
 
     def _store(self, op: str, new: int) -> None:
         old = self.sequence
@@ -606,6 +636,7 @@ class RawMutex:
         self.stack: list = []  # waiters' semaphores, top of the stack last
         self.name = name
         self.owner: Optional[int] = None
+        rt.prims.append(self)
 
     def _word(self) -> int:
         # The modelled word: LOCKED plus a nonzero "pointer" (top waiter's tid << 1) when waited on.
@@ -613,6 +644,11 @@ class RawMutex:
 
     def _set(self, op: str, old: int) -> None:
         self.rt.emit(LOCK_WORD, self.addr, "raw", op, old, self._word())
+
+    def snapshot_into(self, state) -> None:
+        w = self._word()
+        if w:
+            state.words[self.addr] = ["raw", w]
 
     def _holder(self) -> Optional[int]:
         return self.owner

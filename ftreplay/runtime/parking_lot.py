@@ -115,6 +115,7 @@ class ParkingLot:
         entry = WaitEntry(me, addr, park_arg, Semaphore(eng, me))
         b.root.append(entry)
         b.num_waiters += 1
+        me.parked_on = addr
         rt.emit(PARKING_LOT_PARK, addr, detach, timeout_ns, b.index, expected, b.num_waiters)
 
         tstate = None
@@ -148,6 +149,7 @@ class ParkingLot:
                 b.num_waiters -= 1
                 res = ParkResult.TIMEOUT
         eng.point(WAKEUP_NS if res == ParkResult.OK else ATOMIC_STORE_NS)
+        me.parked_on = None
         rt.emit(PARKING_LOT_WAKE, addr, RESULT_NAMES[res], timed_out, pos)
         if tstate is not None:
             rt.pystate.attach(tstate)
@@ -187,19 +189,17 @@ class ParkingLot:
         eng = rt.engine
         eng.point(BUCKET_NS)
         b = self.buckets[addr % NUM_BUCKETS]
-        woken: list[tuple[WaitEntry, int]] = []
-        while True:  # dequeue every match in FIFO order (positions as removed one by one)
+        woken: list[WaitEntry] = []
+        while True:  # dequeue every match in FIFO order, one event per removal
             e, pos = self._dequeue_first(b, addr)
             if e is None:
                 break
-            woken.append((e, pos))
+            woken.append(e)
+            rt.emit(PARKING_LOT_UNPARK, addr, e.thread.tid, b.num_waiters > 0, b.index, "all", pos)
         if not woken:
             rt.emit(PARKING_LOT_UNPARK, addr, None, False, b.index, "all", None)
             return 0
-        has_more = b.num_waiters > 0
-        for e, pos in woken:
-            rt.emit(PARKING_LOT_UNPARK, addr, e.thread.tid, has_more, b.index, "all", pos)
-        for e, _ in woken:
+        for e in woken:
             eng.point(ATOMIC_STORE_NS)
             e.sema.post()
         return len(woken)

@@ -39,7 +39,7 @@ class ThreadState:
 
     __slots__ = (
         "id", "interp", "state", "sim", "eval_breaker", "critical_section", "holds_gil",
-        "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr",
+        "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr", "phase",
     )
 
     def __init__(self, interp: "InterpreterState", tid: int, addr: int) -> None:
@@ -56,6 +56,7 @@ class ThreadState:
         self.finalized = False
         self.refcount = 2  # _PyThreadStateImpl_INIT: the interpreter's list + the OS thread
         self.addr = addr  # address of tstate->state (parking on it)
+        self.phase = "created"  # created -> running -> exited -> deleted (the replay's view)
 
     def __repr__(self) -> str:
         return f"<tstate {self.id} {STATE_NAMES[self.state]}>"
@@ -76,6 +77,7 @@ class RuntimeState:
         self.rt = rt
         self.head_mutex = PyMutex(rt, rt.alloc(8, "runtime.interpreters.mutex"), "HEAD_LOCK")
         self.interpreters: list[InterpreterState] = []
+        self.all_tstates: list[ThreadState] = []  # ever created, for snapshots
         self.next_unique_id = 1
         self.main_interp = self.new_interpreter()
 
@@ -102,6 +104,7 @@ class RuntimeState:
         ts = ThreadState(interp, tid, addr)
         rt.engine.point(ATOMIC_STORE_NS)
         interp.threads.insert(0, ts)
+        self.all_tstates.append(ts)
         rt.emit(PYSTATE_NEW_THREAD, ts.id, interp.id, STATE_NAMES[ts.state])
         self.head_unlock()
         return ts
@@ -119,6 +122,7 @@ class RuntimeState:
         self.head_lock()
         rt.engine.point(ATOMIC_STORE_NS)
         ts.interp.threads.remove(ts)
+        ts.phase = "deleted"
         rt.emit(PYSTATE_DELETE_THREAD, ts.id, ts.interp.id)
         self.head_unlock()
         cur = rt.engine.cur

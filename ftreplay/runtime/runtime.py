@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
 
-from ..record.events import GUEST_LOAD, GUEST_STORE, RUN_LABEL
+from ..record.events import GUEST_LOAD, GUEST_STORE, RUN_LABEL, THREAD_START
+from ..replay.state import State
 from ..sim.clock import GUEST_OP_NS
 from ..sim.engine import Engine
 from .lock import OnceFlag, PyEvent, PyMutex, RawMutex, RecursiveMutex, RWMutex, SeqLock
 from .parking_lot import ParkingLot
-from .pystate import RuntimeState
+from .pystate import STATE_NAMES, RuntimeState
 from .threadmodule import ThreadModule
 
 HEAP_BASE = 0x7F0000100000
@@ -34,6 +35,14 @@ class GuestVar:
         self.addr = addr
         self.value = value
         self.name = name
+        rt.prims.append(self)
+        if _code(value):
+            rt.emit(GUEST_STORE, addr, _code(value), 0)  # the initial value, so replay sees it
+
+    def snapshot_into(self, state) -> None:
+        v = _code(self.value)
+        if v:
+            state.guest[self.addr] = v
 
     def load(self) -> Any:
         rt = self.rt
@@ -68,6 +77,8 @@ class Runtime:
         self.knobs = dict(knobs or {})
         self._next_addr = HEAP_BASE
         self.labels: dict[int, str] = {}
+        self.prims: list[Any] = []  # every modelled primitive, for snapshots
+        self.failure: Optional[list] = None  # [reason, message, seq] once the run failed
         self.parking_lot = ParkingLot(self)
         self.pystate = RuntimeState(self)
         self.threads = ThreadModule(self)
@@ -134,11 +145,31 @@ class Runtime:
     def tid(self) -> int:
         return self.engine.tid
 
+    # -- live state ---------------------------------------------------------------------------
+    def snapshot(self) -> State:
+        """The live runtime in the projection's terms (see ftreplay.replay.state)."""
+        st = State()
+        st.ts = self.engine.now
+        sim = self.engine.threads
+        for ts in self.pystate.all_tstates:
+            t = sim.get(ts.id)
+            st.threads[ts.id] = [STATE_NAMES[ts.state], ts.phase, t.parked_on if t is not None else None]
+        for p in self.prims:
+            p.snapshot_into(st)
+        for b in self.parking_lot.buckets:
+            if b.root:
+                st.buckets[b.index] = [[e.thread.tid, e.addr] for e in b.root]
+        st.labels = dict(self.labels)
+        st.failure = list(self.failure) if self.failure else None
+        return st
+
     # -- the main thread --------------------------------------------------------------------
     def main(self, fn: Callable, kwargs: dict) -> None:
         ps = self.pystate
         ts = ps.new_threadstate(ps.main_interp)
         ps.bind(ts, self.engine.cur)
         ps.attach(ts)
+        ts.phase = "running"
+        self.emit(THREAD_START, ts.id)
         fn(self, **kwargs)
         self.threads.shutdown()

@@ -135,8 +135,10 @@ class ThreadModule:
         me = rt.engine.cur
         ps.bind(ts, me)
         ps.attach(ts)
+        ts.phase = "running"
         rt.emit(THREAD_START, ts.id)
         fn(*args)
+        ts.phase = "exited"
         rt.emit(THREAD_EXIT, ts.id)
         ps.delete_current(ts)
         ps.head_lock()
@@ -185,8 +187,10 @@ class ThreadModule:
         t.tstate_lock.lock()
         t.tstate_lock_field.store(t.tstate_lock)
         t.started.notify()
+        ts.phase = "running"
         rt.emit(THREAD_START, ts.id)
         fn(*args)
+        ts.phase = "exited"
         rt.emit(THREAD_EXIT, ts.id)
         ps.delete_current(ts)
         t.tstate_lock.unlock()  # the runtime releases the sentinel as the tstate dies

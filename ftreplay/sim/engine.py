@@ -48,7 +48,7 @@ class GuestFailure(Exception):
 class SimThread:
     __slots__ = (
         "tid", "name", "glet", "state", "timed_out", "timer_gen", "prio",
-        "wait_what", "wait_addr", "wait_holder", "tstate", "fn", "args",
+        "wait_what", "wait_addr", "wait_holder", "tstate", "fn", "args", "parked_on",
     )
 
     def __init__(self, tid: int, name: str, fn: Callable, args: tuple) -> None:
@@ -65,6 +65,7 @@ class SimThread:
         self.tstate: Any = None  # the runtime's current thread state (_Py_tss_tstate)
         self.fn = fn
         self.args = args
+        self.parked_on: Optional[int] = None  # parking-lot address while enqueued (runtime-owned)
 
     def __repr__(self) -> str:
         return f"T{self.tid}"

@@ -1,0 +1,80 @@
+"""The projected runtime state at one seq.
+
+The same structure is produced two ways: by the projection (applying events forward or
+undoing them backward) and by the live runtime (``Runtime.snapshot``).  A test keeps the
+two equal; checkpoints stored with a run are live snapshots.
+
+Entries equal to their default are absent: an unlocked, unowned mutex, a zero lock word,
+an empty bucket.  Every container is plain (dicts, lists, str, int) so a state encodes to
+msgpack/JSON as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+# thread record: [state name, phase, parked_on address or None]
+T_STATE, T_PHASE, T_PARKED = 0, 1, 2
+PHASES = ("created", "running", "exited", "deleted")
+
+
+class State:
+    __slots__ = ("seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure")
+
+    def __init__(self) -> None:
+        self.seq = -1  # the last applied event; -1 = before the first
+        self.ts = 0
+        self.threads: dict[int, list] = {}  # tid -> [state, phase, parked_on]
+        self.mutexes: dict[int, list] = {}  # addr -> [bits, owner]
+        self.words: dict[int, list] = {}  # addr -> [prim, bits]  (event, once, rwmutex, seqlock, raw)
+        self.recursive: dict[int, list] = {}  # addr -> [level, owner]
+        self.buckets: dict[int, list] = {}  # bucket -> [[tid, addr], ...] FIFO
+        self.guest: dict[int, int] = {}  # addr -> value
+        self.labels: dict[int, str] = {}  # addr -> label
+        self.failure: Optional[list] = None  # [reason, message, seq]
+
+    # -- plain form ----------------------------------------------------------------------
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "threads": {k: list(v) for k, v in self.threads.items()},
+            "mutexes": {k: list(v) for k, v in self.mutexes.items()},
+            "words": {k: list(v) for k, v in self.words.items()},
+            "recursive": {k: list(v) for k, v in self.recursive.items()},
+            "buckets": {k: [list(e) for e in v] for k, v in self.buckets.items()},
+            "guest": dict(self.guest),
+            "labels": dict(self.labels),
+            "failure": list(self.failure) if self.failure else None,
+        }
+
+    @classmethod
+    def from_plain(cls, d: dict[str, Any]) -> "State":
+        s = cls()
+        s.seq = d["seq"]
+        s.ts = d["ts"]
+        s.threads = {int(k): list(v) for k, v in d["threads"].items()}
+        s.mutexes = {int(k): list(v) for k, v in d["mutexes"].items()}
+        s.words = {int(k): list(v) for k, v in d["words"].items()}
+        s.recursive = {int(k): list(v) for k, v in d["recursive"].items()}
+        s.buckets = {int(k): [list(e) for e in v] for k, v in d["buckets"].items()}
+        s.guest = {int(k): v for k, v in d["guest"].items()}
+        s.labels = {int(k): v for k, v in d["labels"].items()}
+        s.failure = list(d["failure"]) if d.get("failure") else None
+        return s
+
+    def copy(self) -> "State":
+        return State.from_plain(self.to_plain())
+
+    def comparable(self) -> dict[str, Any]:
+        """Everything but seq/ts, sorted, for equality checks."""
+        d = self.to_plain()
+        d.pop("seq")
+        d.pop("ts")
+        return {k: (dict(sorted(v.items())) if isinstance(v, dict) else v) for k, v in d.items()}
+
+    def label(self, addr: Optional[int]) -> str:
+        if addr is None:
+            return "-"
+        name = self.labels.get(addr)
+        return f"{name} @0x{addr:x}" if name else f"0x{addr:x}"
