@@ -330,6 +330,100 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _open_cursor(args):
+    from .record.store import Store
+    from .replay.cursor import Cursor
+
+    store = Store.open(args.db)
+    try:
+        return store, Cursor(store, args.run)
+    except BaseException:
+        store.close()
+        raise
+
+
+def cmd_state(args) -> int:
+    from .replay.cursor import event_to_json, state_to_json
+
+    store, cur = _open_cursor(args)
+    with store:
+        at = cur.total - 1 if args.at is None else args.at
+        if not -1 <= at < cur.total:
+            raise UsageError(f"--at {at} is outside {cur.run_id} (seq 0..{cur.total - 1})")
+        st = cur.seek(at)
+        ev = cur.event(at) if at >= 0 else None
+        out = state_to_json(st)
+        out["run_id"] = cur.run_id
+        out["total"] = cur.total
+        out["event"] = event_to_json(ev) if ev is not None else None
+    if args.json:
+        _print_json(out)
+        return 0
+    print(f"{cur.run_id}  seq {st.seq}/{cur.total - 1}  t={st.ts / 1000:.3f} us")
+    if ev is not None:
+        e = out["event"]
+        print("  event: " + e["kind"] + " " + " ".join(f"{k}={_fmt_field(k, v)}" for k, v in e.items()
+                                                      if k not in ("kind", "seq", "ts")))
+    print("threads:")
+    for t in out["threads"]:
+        parked = f"  parked on {t['parked_on_name'] or t['parked_on']}" if t["parked_on"] else ""
+        print(f"  T{t['tid']:<3} {t['state']:<13} {t['phase']:<8}{parked}")
+    if out["mutexes"]:
+        print("mutexes:")
+        for m in out["mutexes"]:
+            flags = ("LOCKED" if m["locked"] else "unlocked") + ("|HAS_PARKED" if m["has_parked"] else "")
+            owner = f" owner T{m['owner']}" if m["owner"] is not None else ""
+            print(f"  {m['name'] or m['addr']:<28} {flags}{owner}")
+    if out["words"]:
+        print("lock words:")
+        for w in out["words"]:
+            print(f"  {w['name'] or w['addr']:<28} {w['prim']} = {w['bits']}")
+    if out["recursive"]:
+        print("recursive mutexes:")
+        for r in out["recursive"]:
+            print(f"  {r['name'] or r['addr']:<28} level {r['level']} owner T{r['owner']}")
+    if out["parking_lot"]:
+        print("parking lot:")
+        for b in out["parking_lot"]:
+            ws = ", ".join(f"T{w['tid']} on {w['name'] or w['addr']}" for w in b["waiters"])
+            print(f"  bucket {b['bucket']:<3} {ws}")
+    if out["guest"]:
+        print("guest fields:")
+        for g in out["guest"]:
+            print(f"  {g['name'] or g['addr']:<28} {g['value']}")
+    if out["failure"]:
+        f = out["failure"]
+        print(f"failure at seq {f['seq']}: {f['reason']}: {f['message']}")
+    return 0
+
+
+def _fmt_field(name: str, v: Any) -> str:
+    if isinstance(v, int) and not isinstance(v, bool) and name in ("mutex", "addr") and v > 0xFFFF:
+        return f"0x{v:x}"
+    return str(v)
+
+
+def cmd_find(args) -> int:
+    from .replay.cursor import event_to_json
+
+    store, cur = _open_cursor(args)
+    with store:
+        start = args.start if args.start is not None else (-1 if args.next else cur.total)
+        seq = cur.find(args.predicate, forward=args.next, start=start)
+        ev = cur.event(seq) if seq is not None else None
+    if args.json:
+        _print_json({"run_id": cur.run_id, "from": start, "direction": "next" if args.next else "prev",
+                     "seq": seq, "event": event_to_json(ev) if ev is not None else None})
+        return 0 if seq is not None else 1
+    if seq is None:
+        sys.stderr.write(f"ftreplay find: no {'later' if args.next else 'earlier'} event matches\n")
+        return 1
+    e = event_to_json(ev)
+    print(f"seq {seq}  t={ev.ts / 1000:.3f} us  T{ev.tid}  {e['kind']}  "
+          + " ".join(f"{k}={_fmt_field(k, v)}" for k, v in e.items() if k not in ("kind", "seq", "ts", "tid")))
+    return 0
+
+
 def cmd_schema(args) -> int:
     from pathlib import Path
 
@@ -427,6 +521,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
     db(sp)
     sp.set_defaults(fn=cmd_import)
+
+    sp = add("state", "the runtime state at one event of a run (threads, mutexes, parking lot, failure)",
+             "examples:\n  ftreplay state mutex_counter-1 --at 120\n  ftreplay state latest --json\n"
+             "The state is the one after event SEQ is applied (SEQ -1: before the first event).")
+    sp.add_argument("run", metavar="RUN")
+    sp.add_argument("--at", type=int, metavar="SEQ", help="event seq (default: the last event)")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    db(sp)
+    sp.set_defaults(fn=cmd_state)
+
+    sp = add("find", "the next or previous event matching a SQL predicate over the events columns",
+             "examples:\n  ftreplay find mutex_counter-1 --next \"kind = 'lock.release' AND handoff_to IS NOT NULL\"\n"
+             "  ftreplay find latest --from 900 --prev \"kind = 'parking_lot.park' AND tid = 3\"\n"
+             "Exit status 1 when nothing matches.")
+    sp.add_argument("run", metavar="RUN")
+    sp.add_argument("predicate", metavar="PREDICATE")
+    sp.add_argument("--from", dest="start", type=int, metavar="SEQ",
+                    help="search after (--next) or before (--prev) this seq (default: the run's start / end)")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--next", action="store_true", help="search forward")
+    g.add_argument("--prev", action="store_true", help="search backward")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    db(sp)
+    sp.set_defaults(fn=cmd_find)
 
     sp = add("schema", "write schemas/ (JSON Schema of the events, store DDL) from the code")
     sp.add_argument("--check", action="store_true", help="exit 1 if schemas/ differs from the code")

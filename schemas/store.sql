@@ -23,6 +23,36 @@ CREATE TABLE IF NOT EXISTS runs (
     recovery VARCHAR
 );
 CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS checkpoints (run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS thread_state_intervals (
+    run_id VARCHAR NOT NULL,
+    thread BIGINT,
+    state VARCHAR,
+    start_seq BIGINT,
+    end_seq BIGINT,
+    start_ts BIGINT,
+    end_ts BIGINT
+);
+CREATE TABLE IF NOT EXISTS park_intervals (
+    run_id VARCHAR NOT NULL,
+    thread BIGINT,
+    addr BIGINT,
+    start_seq BIGINT,
+    end_seq BIGINT,
+    start_ts BIGINT,
+    end_ts BIGINT,
+    result VARCHAR
+);
+CREATE TABLE IF NOT EXISTS lock_holds (
+    run_id VARCHAR NOT NULL,
+    mutex BIGINT,
+    tid BIGINT,
+    acquire_seq BIGINT,
+    release_seq BIGINT,
+    wait_ns BIGINT,
+    hold_ns BIGINT,
+    via VARCHAR
+);
 CREATE TABLE IF NOT EXISTS raw.run_failure (
     run_id VARCHAR NOT NULL,
     seq BIGINT,

@@ -8,7 +8,8 @@ Layout::
     body   := u8 frame_type  msgpack_payload
 
 Frame types: META (the run's inputs, first frame), EVENTS (one batch of events, column by
-column per kind), END (status, failure, schedule; last frame of a finished run).
+column per kind), CHECKPOINT (``[seq, state]``: the runtime state after event ``seq``, see
+ftreplay.replay.state), END (status, failure, schedule; last frame of a finished run).
 
 An EVENTS payload is ``[first_seq, count, [[tag, n, col_0, col_1, ...], ...]]`` where the
 columns follow the kind's Struct fields (envelope first).  Integer and bool columns are raw
@@ -41,7 +42,7 @@ FORMAT_VERSION = 1
 FILE_HEADER = struct.Struct("<6sHH")
 SYNC = b"FTfr"
 FRAME_HEADER = struct.Struct("<4sII")
-FRAME_META, FRAME_EVENTS, FRAME_END = 1, 2, 3
+FRAME_META, FRAME_EVENTS, FRAME_END, FRAME_CHECKPOINT = 1, 2, 3, 4
 MAX_FRAME = 1 << 30
 
 _LITTLE = sys.byteorder == "little"
@@ -235,6 +236,7 @@ class LogReader:
     meta: RunMeta
     end: Optional[RunEnd]
     event_frames: list[tuple[int, int]]
+    checkpoint_frames: list[tuple[int, int]]
     recovery: Recovery
     schema_version: int
     _sha256: Optional[str] = field(default=None, repr=False)
@@ -258,6 +260,13 @@ class LogReader:
         data = self.data
         for start, end in self.event_frames:
             yield _decoder.decode(data[start:end])
+
+    def checkpoints(self) -> Iterator[tuple[int, bytes]]:
+        """``(seq, msgpack of [seq, state])`` for every recovered checkpoint."""
+        data = self.data
+        for start, end in self.checkpoint_frames:
+            raw = bytes(data[start:end])
+            yield _decoder.decode(raw)[0], raw
 
     def columns(self) -> Iterator[tuple[int, int, list]]:
         """Yield ``(kind_id, n, columns)`` per kind per frame; int columns stay bytes."""
@@ -340,6 +349,7 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
     meta: Optional[RunMeta] = None
     end: Optional[RunEnd] = None
     events: list[tuple[int, int]] = []
+    checkpoints: list[tuple[int, int]] = []
     pos = FILE_HEADER.size
     n = len(data)
     hdr = FRAME_HEADER.size
@@ -368,6 +378,8 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
         try:
             if ftype == FRAME_EVENTS:
                 events.append((start, stop))
+            elif ftype == FRAME_CHECKPOINT:
+                checkpoints.append((start, stop))
             elif ftype == FRAME_META and meta is None:
                 meta = _meta_decoder.decode(data[start:stop])
             elif ftype == FRAME_END:
@@ -382,5 +394,6 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
     if meta is None:
         raise LogError(f"{path}: the run header frame is missing or damaged; nothing to recover")
     return LogReader(
-        path=path, data=data, meta=meta, end=end, event_frames=events, recovery=rec, schema_version=schema,
+        path=path, data=data, meta=meta, end=end, event_frames=events, checkpoint_frames=checkpoints,
+        recovery=rec, schema_version=schema,
     )

@@ -15,7 +15,7 @@ from ..sim.engine import DEFAULT_MAX_STEPS, Engine
 from ..sim.strategies import STRATEGIES, make_strategy
 from .events import RUN_FAILURE
 from .log import RunEnd, RunMeta
-from .recorder import DEFAULT_BATCH, CapturingRecorder, Recorder
+from .recorder import DEFAULT_BATCH, DEFAULT_CHECKPOINT_EVERY, CapturingRecorder, Recorder
 
 # name: (type, default, help).  A default of None means "derived" (see help).
 KNOBS: dict[str, tuple[type, Any, str]] = {
@@ -24,6 +24,7 @@ KNOBS: dict[str, tuple[type, Any, str]] = {
     "pct_steps": (int, None, "PCT: steps over which change points are drawn (default: the scenario's hint)"),
     "rr_quantum": (int, 1, "round_robin: scheduling points per turn"),
     "batch": (int, DEFAULT_BATCH, "events per log frame (part of the log's bytes)"),
+    "checkpoint_every": (int, DEFAULT_CHECKPOINT_EVERY, "events between stored state checkpoints (bounds a seek)"),
 }
 
 
@@ -108,19 +109,21 @@ class Execution:
         knobs = meta.knobs
         self.strategy = make_strategy(meta.strategy, meta.seed, knobs, schedule)
         self.engine = engine = Engine(self.strategy, max_steps=knobs.get("max_steps", DEFAULT_MAX_STEPS))
-        batch = knobs.get("batch", DEFAULT_BATCH)
+        kw = dict(
+            batch=knobs.get("batch", DEFAULT_BATCH),
+            on_flush=progress,
+            checkpoint_every=knobs.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY),
+        )
         if capture_at is False:
-            self.rec = rec = Recorder(engine, sink, batch=batch, on_flush=progress)
+            self.rec = rec = Recorder(engine, sink, **kw)
         else:  # test mode: live snapshots at those seqs (True: after every event)
             wanted = None if capture_at is True else set(capture_at)
-            rec = CapturingRecorder(engine, sink, wanted, batch=batch, on_flush=progress)
-            self.rec = rec
+            self.rec = rec = CapturingRecorder(engine, sink, wanted, **kw)
         engine.on_fail = self._on_fail
         engine.on_stop = rec.seal  # nothing after the run's end is logged
         rec.begin(meta)
         self.rt = Runtime(engine, rec.emit, meta.bugs, knobs)
-        if isinstance(rec, CapturingRecorder):
-            rec.snapshot = self.rt.snapshot
+        rec.snapshot = self.rt.snapshot
 
     def _on_fail(self, reason: str, message: str) -> int:
         rec = self.rec

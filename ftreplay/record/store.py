@@ -73,6 +73,13 @@ def ddl() -> str:
         + ",\n    ".join(f"{n} {t}" for n, t in RUNS_COLUMNS)
         + "\n);",
         "CREATE SCHEMA IF NOT EXISTS raw;",
+        "CREATE TABLE IF NOT EXISTS checkpoints (run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, state BLOB NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS thread_state_intervals (\n    run_id VARCHAR NOT NULL,\n    thread BIGINT,\n"
+        "    state VARCHAR,\n    start_seq BIGINT,\n    end_seq BIGINT,\n    start_ts BIGINT,\n    end_ts BIGINT\n);",
+        "CREATE TABLE IF NOT EXISTS park_intervals (\n    run_id VARCHAR NOT NULL,\n    thread BIGINT,\n    addr BIGINT,\n"
+        "    start_seq BIGINT,\n    end_seq BIGINT,\n    start_ts BIGINT,\n    end_ts BIGINT,\n    result VARCHAR\n);",
+        "CREATE TABLE IF NOT EXISTS lock_holds (\n    run_id VARCHAR NOT NULL,\n    mutex BIGINT,\n    tid BIGINT,\n"
+        "    acquire_seq BIGINT,\n    release_seq BIGINT,\n    wait_ns BIGINT,\n    hold_ns BIGINT,\n    via VARCHAR\n);",
     ]
     for i, tag in enumerate(TAGS):
         cols = ",\n    ".join(f"{n} {t}" for n, t in [("run_id", "VARCHAR NOT NULL")] + kind_columns(i))
@@ -91,6 +98,62 @@ def view_ddl() -> list[str]:
     union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM main.{view_name(t)}" for t in TAGS)
     out.append(f"CREATE OR REPLACE VIEW main.events AS\n{union};")
     return out
+
+
+# One row per stretch of time a thread spends in one thread state ('detached',
+# 'attached', 'suspended', 'shutting_down'), then 'exited' from thread.exit on.  The last
+# stretch ends at the run's last event.  Parking is in park_intervals (a parked thread is
+# also detached, or attached when it parked without detaching).
+THREAD_STATE_INTERVALS_SQL = """
+INSERT INTO thread_state_intervals
+WITH pts AS (
+    SELECT thread AS t, seq, ts, new AS state FROM raw.pystate_new_thread WHERE run_id = $run
+    UNION ALL SELECT thread, seq, ts, new FROM raw.pystate_attach WHERE run_id = $run
+    UNION ALL SELECT thread, seq, ts, new FROM raw.pystate_detach WHERE run_id = $run
+    UNION ALL SELECT thread, seq, ts, new FROM raw.pystate_suspend WHERE run_id = $run
+    UNION ALL SELECT thread, seq, ts, 'exited' FROM raw.thread_exit WHERE run_id = $run
+), ends AS (SELECT events - 1 AS seq, virtual_ns AS ts FROM runs WHERE run_id = $run)
+SELECT $run, t, state, seq,
+    coalesce(lead(seq) OVER w - 1, (SELECT seq FROM ends)),
+    ts,
+    coalesce(lead(ts) OVER w, (SELECT ts FROM ends))
+FROM pts
+WINDOW w AS (PARTITION BY t ORDER BY seq)
+QUALIFY lag(state) OVER w IS DISTINCT FROM 'exited'
+"""
+
+# Each stretch a thread spends enqueued in the parking lot: from its park to its wake.
+PARK_INTERVALS_SQL = """
+INSERT INTO park_intervals
+WITH pts AS (
+    SELECT tid AS t, seq, ts, addr, 'park' AS k, NULL AS result FROM raw.parking_lot_park WHERE run_id = $run AND qlen > 0
+    UNION ALL SELECT tid, seq, ts, addr, 'wake', result FROM raw.parking_lot_wake WHERE run_id = $run AND result <> 'again'
+), paired AS (
+    SELECT *, lead(seq) OVER w AS wake_seq, lead(ts) OVER w AS wake_ts, lead(result) OVER w AS wake_result
+    FROM pts WINDOW w AS (PARTITION BY t ORDER BY seq)
+), ends AS (SELECT events - 1 AS seq, virtual_ns AS ts FROM runs WHERE run_id = $run)
+SELECT $run, t, addr, seq, coalesce(wake_seq, (SELECT seq FROM ends)), ts,
+    coalesce(wake_ts, (SELECT ts FROM ends)), wake_result
+FROM paired WHERE k = 'park'
+"""
+
+# Each acquisition of a PyMutex paired with the release that follows it on that mutex.
+LOCK_HOLDS_SQL = """
+INSERT INTO lock_holds
+WITH ev AS (
+    SELECT mutex, seq, ts, tid, 'a' AS k, wait_ns, via FROM raw.lock_acquire WHERE run_id = $run
+    UNION ALL SELECT mutex, seq, ts, tid, 'r', NULL, via FROM raw.lock_release WHERE run_id = $run
+), paired AS (
+    SELECT *, lead(seq) OVER w AS next_seq, lead(ts) OVER w AS next_ts, lead(k) OVER w AS next_k
+    FROM ev WINDOW w AS (PARTITION BY mutex ORDER BY seq)
+)
+SELECT $run, mutex, tid, seq,
+    CASE WHEN next_k = 'r' THEN next_seq END,
+    wait_ns,
+    CASE WHEN next_k = 'r' THEN next_ts - ts END,
+    via
+FROM paired WHERE k = 'a'
+"""
 
 
 def _check_field_types() -> None:
@@ -256,9 +319,13 @@ class Store:
         try:
             total = self._ingest_events(reader, run_id, progress)
             self._insert_run(run_id, meta, end, total, reader, log_path)
+            self._insert_checkpoints(reader, run_id)
+            self._derive(run_id)
             con.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             con.execute("ROLLBACK")
+            if isinstance(e, duckdb.Error):
+                raise StoreError(f"ingest of {run_id} failed, store unchanged: {_wrap(e)}") from None
             raise
         return total
 
@@ -288,6 +355,25 @@ class Store:
             con.execute(f"INSERT INTO raw.{view_name(TAGS[acc.kind_id])} BY NAME SELECT ? AS run_id, * FROM _ingest", [run_id])
         finally:
             con.unregister("_ingest")
+
+    def _insert_checkpoints(self, reader: LogReader, run_id: str) -> None:
+        seqs, blobs = [], []
+        for seq, raw in reader.checkpoints():
+            seqs.append(seq)
+            blobs.append(raw)
+        if seqs:
+            tbl = pa.table({"seq": pa.array(seqs, pa.int64()), "state": pa.array(blobs, pa.binary())})
+            self.con.register("_ckpt", tbl)
+            try:
+                self.con.execute("INSERT INTO checkpoints SELECT ?, seq, state FROM _ckpt", [run_id])
+            finally:
+                self.con.unregister("_ckpt")
+
+    def _derive(self, run_id: str) -> None:
+        """The Perfetto-like tables: thread lanes and lock holds, computed in SQL."""
+        self.con.execute(THREAD_STATE_INTERVALS_SQL, {"run": run_id})
+        self.con.execute(PARK_INTERVALS_SQL, {"run": run_id})
+        self.con.execute(LOCK_HOLDS_SQL, {"run": run_id})
 
     def _insert_run(self, run_id: str, meta: RunMeta, end: Optional[RunEnd], events: int, reader: LogReader, log_path: str) -> None:
         config = {"args": meta.args, "knobs": meta.knobs}

@@ -1,0 +1,209 @@
+"""Time travel over a stored run: seek, step, and continue to a SQL predicate.
+
+``Cursor(store, run_id)`` holds the projected State at one seq.  A seek starts from the
+nearest checkpoint at or before the target (a live snapshot stored every
+``checkpoint_every`` events) and applies at most that many events; short moves apply or
+undo events one by one.  Events come from DuckDB in blocks, cached around the cursor.
+"Find" questions (next/previous event matching a predicate, of a kind, of a thread) are
+answered by DuckDB, not by scanning in Python.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Optional
+
+import duckdb
+import msgspec
+
+from ..errors import StoreError, UsageError
+from ..record.events import ENVELOPE, FIELDS, KIND_ID, KINDS, Event
+from ..record.store import Store
+from .projection import apply, undo
+from .state import State
+
+BLOCK = 1024  # events fetched per query
+CACHE_BLOCKS = 64
+SHORT_MOVE = 256  # at most this far, step event by event instead of seeking
+
+_ckpt_decoder = msgspec.msgpack.Decoder()
+
+
+class Cursor:
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store = store
+        self.con = store.con.cursor()  # one DuckDB cursor per Cursor (thread-safe use)
+        self.run_id = store.resolve_run(run_id)
+        run = store.run(self.run_id)
+        self.run = run
+        self.total: int = run["events"] or 0
+        self.end_ts: int = run["virtual_ns"] or 0
+        self.state = State()
+        self._blocks: OrderedDict[int, list[Event]] = OrderedDict()
+        cols = [d[0] for d in self.con.execute("SELECT * FROM events LIMIT 0").description]
+        self._columns = cols
+        self._kind_col = cols.index("kind")
+        self._builders = {
+            tag: (KINDS[kid], [cols.index(name) for name in FIELDS[kid]]) for tag, kid in KIND_ID.items()
+        }
+        self._ckpt_seqs = [r[0] for r in self.con.execute(
+            "SELECT seq FROM checkpoints WHERE run_id = ? ORDER BY seq", [self.run_id]).fetchall()]
+
+    # -- events -----------------------------------------------------------------------------
+    @property
+    def seq(self) -> int:
+        return self.state.seq
+
+    def _row_to_event(self, row: tuple) -> Event:
+        cls, idx = self._builders[row[self._kind_col]]
+        return cls(*[row[i] for i in idx])
+
+    def _block(self, b: int) -> list[Event]:
+        blk = self._blocks.get(b)
+        if blk is not None:
+            self._blocks.move_to_end(b)
+            return blk
+        lo = b * BLOCK
+        rows = self._sql(
+            "SELECT * FROM events WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+            [self.run_id, lo, lo + BLOCK - 1],
+        ).fetchall()
+        blk = [self._row_to_event(r) for r in rows]
+        self._blocks[b] = blk
+        if len(self._blocks) > CACHE_BLOCKS:
+            self._blocks.popitem(last=False)
+        return blk
+
+    def event(self, seq: int) -> Event:
+        if not 0 <= seq < self.total:
+            raise UsageError(f"seq {seq} is outside the run (0..{self.total - 1})")
+        blk = self._block(seq // BLOCK)
+        i = seq - (seq // BLOCK) * BLOCK
+        if i >= len(blk) or blk[i].seq != seq:  # a recovered run may have gaps
+            for e in blk:
+                if e.seq == seq:
+                    return e
+            raise UsageError(f"event {seq} is missing from this (recovered) run")
+        return blk[i]
+
+    def events(self, lo: int, hi: int) -> list[Event]:
+        """Events with lo <= seq <= hi, in seq order."""
+        lo, hi = max(lo, 0), min(hi, self.total - 1)
+        out: list[Event] = []
+        for b in range(lo // BLOCK, hi // BLOCK + 1):
+            out.extend(e for e in self._block(b) if lo <= e.seq <= hi)
+        return out
+
+    # -- moving ------------------------------------------------------------------------------
+    def seek(self, target: int) -> State:
+        target = max(-1, min(target, self.total - 1))
+        cur = self.state.seq
+        if target == cur:
+            return self.state
+        if cur < target <= cur + SHORT_MOVE:
+            self._forward(target)
+        elif target < cur and cur - target <= SHORT_MOVE:
+            self._backward(target)
+        else:
+            self._load_checkpoint(target)
+            self._forward(target)
+        return self.state
+
+    def step(self, n: int = 1) -> State:
+        return self.seek(self.state.seq + n)
+
+    def _forward(self, target: int) -> None:
+        st = self.state
+        for e in self.events(st.seq + 1, target):
+            apply(st, e, e.__struct_config__.tag)
+        st.seq = target
+
+    def _backward(self, target: int) -> None:
+        st = self.state
+        while st.seq > target:
+            e = self.event(st.seq)
+            prev_ts = self.event(st.seq - 1).ts if st.seq > 0 else 0
+            undo(st, e, e.__struct_config__.tag, prev_ts)
+
+    def _load_checkpoint(self, target: int) -> None:
+        import bisect
+
+        i = bisect.bisect_right(self._ckpt_seqs, target) - 1
+        if i < 0:
+            self.state = State()
+            return
+        seq = self._ckpt_seqs[i]
+        (raw,) = self._sql("SELECT state FROM checkpoints WHERE run_id = ? AND seq = ?", [self.run_id, seq]).fetchone()
+        ck_seq, plain = _ckpt_decoder.decode(raw)
+        st = State.from_plain(plain)
+        st.seq = ck_seq
+        self.state = st
+
+    # -- finding -----------------------------------------------------------------------------
+    def find(self, predicate: str, forward: bool = True, start: Optional[int] = None,
+             params: Optional[list[Any]] = None) -> Optional[int]:
+        """The seq of the next (or previous) event after (before) ``start`` matching a SQL
+        predicate over the ``events`` columns; None if there is none."""
+        start = self.state.seq if start is None else start
+        op, order = (">", "ASC") if forward else ("<", "DESC")
+        sql = (f"SELECT seq FROM events WHERE run_id = ? AND seq {op} ? AND ({predicate}) "
+               f"ORDER BY seq {order} LIMIT 1")
+        row = self._sql(sql, [self.run_id, start] + list(params or []), what="predicate").fetchone()
+        return row[0] if row else None
+
+    def find_kind(self, kind: str, forward: bool = True, start: Optional[int] = None) -> Optional[int]:
+        return self.find("kind = ?", forward, start, [kind])
+
+    def find_thread(self, tid: int, forward: bool = True, start: Optional[int] = None) -> Optional[int]:
+        return self.find("tid = ?", forward, start, [tid])
+
+    def _sql(self, sql: str, params: list[Any], what: str = "query") -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(sql, params)
+        except duckdb.Error as e:
+            text = str(e).strip().splitlines()[0]
+            raise StoreError(f"bad {what}: {text}") from None
+
+
+def state_to_json(st: State, cursor: Optional[Cursor] = None) -> dict[str, Any]:
+    """A JSON-friendly view of a state (addresses as hex strings, names resolved)."""
+    lab = st.labels
+
+    def name(addr: Optional[int]) -> Optional[str]:
+        return None if addr is None else lab.get(addr)
+
+    def hx(addr: Optional[int]) -> Optional[str]:
+        return None if addr is None else f"0x{addr:x}"
+
+    return {
+        "seq": st.seq,
+        "ts": st.ts,
+        "threads": [
+            {"tid": t, "state": v[0], "phase": v[1], "parked_on": hx(v[2]), "parked_on_name": name(v[2])}
+            for t, v in sorted(st.threads.items())
+        ],
+        "mutexes": [
+            {"addr": hx(a), "name": name(a), "bits": v[0], "locked": bool(v[0] & 1), "has_parked": bool(v[0] & 2),
+             "owner": v[1]}
+            for a, v in sorted(st.mutexes.items())
+        ],
+        "words": [{"addr": hx(a), "name": name(a), "prim": v[0], "bits": v[1]} for a, v in sorted(st.words.items())],
+        "recursive": [{"addr": hx(a), "name": name(a), "level": v[0], "owner": v[1]} for a, v in sorted(st.recursive.items())],
+        "parking_lot": [
+            {"bucket": b, "waiters": [{"tid": t, "addr": hx(a), "name": name(a)} for t, a in q]}
+            for b, q in sorted(st.buckets.items())
+        ],
+        "guest": [{"addr": hx(a), "name": name(a), "value": v} for a, v in sorted(st.guest.items())],
+        "failure": None if st.failure is None else {
+            "reason": st.failure[0], "message": st.failure[1], "seq": st.failure[2]},
+    }
+
+
+def event_to_json(e: Event) -> dict[str, Any]:
+    d = {"kind": e.__struct_config__.tag}
+    for f in e.__struct_fields__:
+        d[f] = getattr(e, f)
+    return d
+
+
+__all__ = ["Cursor", "state_to_json", "event_to_json", "ENVELOPE"]
