@@ -5,12 +5,17 @@
 - record_overhead_ratio: record time / simulate time, measured in the same process
 - ingest_events_per_s: reading the log and inserting it into a fresh store
 - bytes_per_event: the store file's size / events
+- seek_p99_ms: random seeks of the replay cursor on the recorded run (99th percentile)
+- step_back_p99_ms: single reverse steps from random places (99th percentile)
+- find_prev_ms: reverse-continue from the end to a predicate that only the run's start matches
+- tui_open_s: from launching the TUI (headless) to its first full screen of that run
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import random
 import tempfile
 import time
 from typing import Any
@@ -61,6 +66,7 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         t_ing, db = _timed(ingest)
         db_bytes = os.path.getsize(db)
         log_bytes = os.path.getsize(log)
+        replay = _replay_metrics(db, quick)
     assert events == sim.end.events
     return {
         "scenario": "mutex_counter",
@@ -72,7 +78,50 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         "ingest_events_per_s": round(events / t_ing),
         "bytes_per_event": round(db_bytes / events, 2),
         "log_bytes_per_event": round(log_bytes / events, 2),
+        **replay,
         "simulate_s": round(t_sim, 3),
         "record_s": round(t_rec, 3),
         "ingest_s": round(t_ing, 3),
     }
+
+
+def _p99(samples: list[float]) -> float:
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def _replay_metrics(db: str, quick: bool) -> dict[str, Any]:
+    from .replay.cursor import Cursor
+
+    rng = random.Random(7)
+    out: dict[str, Any] = {}
+    with Store.open(db) as store:
+        cur = Cursor(store, "bench")
+        n = cur.total
+        seeks = []
+        for _ in range(50 if quick else 300):
+            target = rng.randrange(n)
+            t0 = time.perf_counter()
+            cur.seek(target)
+            seeks.append(time.perf_counter() - t0)
+        backs = []
+        for _ in range(20 if quick else 100):
+            cur.seek(rng.randrange(1, n))
+            for _ in range(10):
+                t0 = time.perf_counter()
+                cur.step(-1)
+                backs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        hit = cur.find("kind = 'pystate.new_thread' AND thread = 1", forward=False, start=n)
+        t_find = time.perf_counter() - t0
+        assert hit is not None
+        out["seek_p99_ms"] = round(_p99(seeks) * 1000, 2)
+        out["step_back_p99_ms"] = round(_p99(backs) * 1000, 2)
+        out["find_prev_ms"] = round(t_find * 1000, 2)
+    try:
+        from tui.measure import measure_open
+    except ImportError:
+        out["tui_open_s"] = None
+    else:
+        out["tui_open_s"] = round(measure_open(db, "bench"), 3)
+    return out

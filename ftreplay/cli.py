@@ -133,22 +133,22 @@ def cmd_record(args) -> int:
         log_path = args.log or os.path.join(log_dir, run_id + ".ftlog")
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         prog = Progress(f"recording {meta.scenario}", not args.json)
-        sink = FileSink(log_path)
+        sink = FileSink(log_path)  # created here (never an existing file): ours to remove on error
         try:
             result = execute(meta, sink, schedule=decisions, progress=prog)
+            prog.done()
+            reader = read_log(log_path, sha256=result.hash)  # the writer hashed every byte
+            try:
+                ingest_prog = Progress("storing", not args.json)
+                store.ingest(reader, run_id, log_path, progress=ingest_prog)
+                ingest_prog.done()
+            finally:
+                reader.close()
         except BaseException:
             sink.close()
             prog.done()
             os.unlink(log_path)
             raise
-        prog.done()
-        reader = read_log(log_path, sha256=result.hash)  # the writer hashed every byte
-        try:
-            ingest_prog = Progress("storing", not args.json)
-            store.ingest(reader, run_id, log_path, progress=ingest_prog)
-            ingest_prog.done()
-        finally:
-            reader.close()
     end = result.end
     summary = {
         "run_id": run_id,
@@ -322,10 +322,11 @@ def cmd_import(args) -> int:
         })
         return 0
     print(f"imported {args.file} as {run_id}: {n:,} events, status {status}")
-    if not rec.clean or reader.end is None:
-        sys.stderr.write(f"ftreplay import: recovered a damaged log: {rec.describe()}"
-                         + ("; the run's end frame is missing (the recorder was interrupted)" if reader.end is None else "")
-                         + "\n")
+    if reader.end is None:
+        sys.stderr.write(f"ftreplay import: the log has no end frame (the recorder was interrupted): "
+                         f"{rec.describe()}\n")
+    elif not rec.clean:
+        sys.stderr.write(f"ftreplay import: recovered a damaged log: {rec.describe()}\n")
     assert events == n
     return 0
 

@@ -34,7 +34,7 @@ from typing import Any, Iterator, Optional
 
 import msgspec
 
-from ..errors import LogError
+from ..errors import LogError, UsageError
 from .events import CODECS, KIND_ID, KINDS, SCHEMA_VERSION, TAGS, Event
 
 MAGIC = b"FTLOG\x00"
@@ -159,8 +159,16 @@ class FileSink:
     """Appends frames to a file; each frame is one ``os.write``."""
 
     def __init__(self, path: str | os.PathLike) -> None:
+        """Creates ``path``; an existing file (another run's log?) is never overwritten."""
         self.path = os.fspath(path)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise UsageError(f"{self.path} already exists; choose another --log (ftreplay never overwrites a log)") from None
+        except IsADirectoryError:
+            raise UsageError(f"{self.path} is a directory; --log takes a file path") from None
+        except OSError as e:
+            raise UsageError(f"cannot create log {self.path}: {e.strerror}") from None
         self.writer = FrameWriter(self._write_all)
 
     def _write_all(self, data) -> None:
@@ -218,7 +226,7 @@ class Recovery:
 
     def describe(self) -> str:
         if self.clean:
-            return f"{self.frames} frames, nothing dropped"
+            return f"recovered {self.frames} complete frames, nothing dropped"
         parts = [f"recovered {self.frames} complete frames", f"dropped {self.bytes_dropped} bytes"]
         if self.damaged_regions:
             parts.append(f"in {self.damaged_regions} damaged region(s)")

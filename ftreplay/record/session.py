@@ -55,8 +55,8 @@ def make_meta(
     scn = get_scenario(scenario)
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r} (choose from: {', '.join(STRATEGIES)})")
-    if seed < 0:
-        raise UsageError(f"seed must be >= 0, got {seed}")
+    if not 0 <= seed < 2**63:
+        raise UsageError(f"seed must be between 0 and 2**63-1, got {seed}")
     return RunMeta(
         scenario=scn.name,
         seed=seed,

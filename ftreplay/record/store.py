@@ -187,8 +187,10 @@ class Store:
         if not read_only:
             parent = os.path.dirname(os.path.abspath(path))
             os.makedirs(parent, exist_ok=True)
+        # Readers get no file system access: a query cannot COPY over a stored log.
+        config = {"enable_external_access": False} if read_only else {}
         try:
-            con = duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(path, read_only=read_only, config=config)
         except duckdb.Error as e:
             text = str(e)
             if "lock" in text.lower():

@@ -60,19 +60,29 @@ class Cursor:
 
     def _block(self, b: int) -> list[Event]:
         blk = self._blocks.get(b)
-        if blk is not None:
+        if blk is None:
+            self._fetch(b, b)
+            blk = self._blocks[b]
+        else:
             self._blocks.move_to_end(b)
-            return blk
-        lo = b * BLOCK
+        return blk
+
+    def _fetch(self, first: int, last: int) -> None:
+        """Load blocks first..last with one query (cheaper than one per block)."""
+        lo, hi = first * BLOCK, (last + 1) * BLOCK - 1
         rows = self._sql(
             "SELECT * FROM events WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-            [self.run_id, lo, lo + BLOCK - 1],
+            [self.run_id, lo, hi],
         ).fetchall()
-        blk = [self._row_to_event(r) for r in rows]
-        self._blocks[b] = blk
-        if len(self._blocks) > CACHE_BLOCKS:
+        blocks: dict[int, list[Event]] = {b: [] for b in range(first, last + 1)}
+        for r in rows:
+            e = self._row_to_event(r)
+            blocks[e.seq // BLOCK].append(e)
+        for b, blk in blocks.items():
+            self._blocks[b] = blk
+            self._blocks.move_to_end(b)
+        while len(self._blocks) > CACHE_BLOCKS:
             self._blocks.popitem(last=False)
-        return blk
 
     def event(self, seq: int) -> Event:
         if not 0 <= seq < self.total:
@@ -90,6 +100,11 @@ class Cursor:
         """Events with lo <= seq <= hi, in seq order."""
         lo, hi = max(lo, 0), min(hi, self.total - 1)
         out: list[Event] = []
+        if hi < lo:
+            return out
+        missing = [b for b in range(lo // BLOCK, hi // BLOCK + 1) if b not in self._blocks]
+        if missing:
+            self._fetch(missing[0], missing[-1])
         for b in range(lo // BLOCK, hi // BLOCK + 1):
             out.extend(e for e in self._block(b) if lo <= e.seq <= hi)
         return out
