@@ -47,7 +47,7 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
 
         def record() -> int:
             res = execute(meta, FileSink(log))
-            reader = read_log(log, sha256=res.hash)
+            reader = read_log(log)
             with Store.open(os.path.join(tmp, "record.duckdb"), read_only=False) as store:
                 store.ingest(reader, "bench", log)
             reader.close()

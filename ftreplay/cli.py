@@ -137,7 +137,7 @@ def cmd_record(args) -> int:
         try:
             result = execute(meta, sink, schedule=decisions, progress=prog)
             prog.done()
-            reader = read_log(log_path, sha256=result.hash)  # the writer hashed every byte
+            reader = read_log(log_path)
             try:
                 ingest_prog = Progress("storing", not args.json)
                 store.ingest(reader, run_id, log_path, progress=ingest_prog)
@@ -443,6 +443,12 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def cmd_tui(args) -> int:
+    from tui.app import run_tui  # Textual loads only for this command
+
+    return run_tui(args.run, args.db)
+
+
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
@@ -551,6 +557,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--check", action="store_true", help="exit 1 if schemas/ differs from the code")
     sp.add_argument("--dir", metavar="DIR", help="target folder (default: the repository's schemas/)")
     sp.set_defaults(fn=cmd_schema)
+
+    sp = add("tui", "browse runs and replay one in a terminal UI (lanes, events, state, SQL console)",
+             "examples:\n  ftreplay tui\n  ftreplay tui join_race-1\n  ftreplay tui latest --db /tmp/s.duckdb\n"
+             "Without RUN, a run picker opens first.  A failed run opens at its failure.  Press ? for the keys.")
+    sp.add_argument("run", metavar="RUN", nargs="?", help="run id, unique prefix or 'latest' (default: pick one)")
+    db(sp)
+    sp.set_defaults(fn=cmd_tui)
 
     sp = add("bench", "measure simulate / record / ingest throughput on a large mutex_counter run")
     sp.add_argument("--quick", action="store_true", help="a smaller run (seconds, for a smoke test)")

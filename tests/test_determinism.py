@@ -38,7 +38,7 @@ def test_same_inputs_give_byte_identical_logs(scenario, strategy, bugs):
     r1, d1 = record(scenario, seed, strategy, bugs=bugs)
     r2, d2 = record(scenario, seed, strategy, bugs=bugs)
     assert d1 == d2
-    assert r1.hash == r2.hash == hashlib.sha256(d1).hexdigest()
+    assert r1.hash == r2.hash == hashlib.sha256(d1[: parse_log(d1).end_offset]).hexdigest()
     assert r1.end == r2.end
     assert r1.end.events > 0 and parse_log(d1).recovery.clean
 

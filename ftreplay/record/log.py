@@ -69,6 +69,7 @@ class RunEnd(msgspec.Struct, frozen=True):
     failure_reason: Optional[str] = None
     failure_message: Optional[str] = None
     failure_seq: Optional[int] = None
+    content_sha256: Optional[str] = None  # sha256 of every byte before this frame: the run's hash
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -247,14 +248,18 @@ class LogReader:
     checkpoint_frames: list[tuple[int, int]]
     recovery: Recovery
     schema_version: int
-    _sha256: Optional[str] = field(default=None, repr=False)
+    end_offset: Optional[int] = None  # where the END frame starts
 
     @property
     def sha256(self) -> str:
-        """The hash of the whole file (a run's ``hash``), computed on first use."""
-        if self._sha256 is None:
-            self._sha256 = hashlib.sha256(self.data).hexdigest()
-        return self._sha256
+        """The run's ``hash``: sha256 of the log before its END frame, as the recorder wrote
+        it into that frame (checked frames are trusted); of the whole file for a log
+        without an END frame."""
+        end = self.end
+        if end is not None and end.content_sha256 and self.recovery.clean:
+            return end.content_sha256
+        stop = self.end_offset if self.end_offset is not None else len(self.data)
+        return hashlib.sha256(self.data[:stop]).hexdigest()
 
     @property
     def events(self) -> int:
@@ -319,7 +324,7 @@ def decode_column(codec: str, col: Any) -> list:
     return list(col)
 
 
-def read_log(path: str | os.PathLike, sha256: Optional[str] = None) -> LogReader:
+def read_log(path: str | os.PathLike) -> LogReader:
     """Open and validate a log.  Raises LogError with a one-line reason."""
     path = os.fspath(path)
     try:
@@ -334,9 +339,7 @@ def read_log(path: str | os.PathLike, sha256: Optional[str] = None) -> LogReader
         raise LogError(f"{path}: is a directory, not an ftreplay log") from None
     except PermissionError:
         raise LogError(f"{path}: permission denied") from None
-    reader = parse_log(data, path)
-    reader._sha256 = sha256
-    return reader
+    return parse_log(data, path)
 
 
 def parse_log(data: Any, path: str = "<memory>") -> LogReader:
@@ -358,6 +361,7 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
     end: Optional[RunEnd] = None
     events: list[tuple[int, int]] = []
     checkpoints: list[tuple[int, int]] = []
+    end_offset: Optional[int] = None
     pos = FILE_HEADER.size
     n = len(data)
     hdr = FRAME_HEADER.size
@@ -392,6 +396,7 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
                 meta = _meta_decoder.decode(data[start:stop])
             elif ftype == FRAME_END:
                 end = _end_decoder.decode(data[start:stop])
+                end_offset = pos
         except msgspec.DecodeError:
             rec.bytes_dropped += hdr + length
             rec.damaged_regions += 1
@@ -403,5 +408,5 @@ def parse_log(data: Any, path: str = "<memory>") -> LogReader:
         raise LogError(f"{path}: the run header frame is missing or damaged; nothing to recover")
     return LogReader(
         path=path, data=data, meta=meta, end=end, event_frames=events, checkpoint_frames=checkpoints,
-        recovery=rec, schema_version=schema,
+        recovery=rec, schema_version=schema, end_offset=end_offset,
     )

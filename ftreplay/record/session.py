@@ -136,6 +136,9 @@ class Execution:
     def run(self) -> RunResult:
         engine, rec = self.engine, self.rec
         failure = engine.run(self.rt.main, (self.fn, self.kwargs))
+        rec.seal()
+        w = self.sink.writer
+        content_hash = w.hexdigest() if w is not None else ""
         end = RunEnd(
             status="ok" if failure is None else "failed",
             events=rec.seq if failure is None else failure.seq + 1,
@@ -145,11 +148,11 @@ class Execution:
             failure_reason=failure.reason if failure else None,
             failure_message=failure.message if failure else None,
             failure_seq=failure.seq if failure else None,
+            content_sha256=content_hash or None,
         )
         rec.finish(end)
         self.sink.close()
-        w = self.sink.writer
-        return RunResult(self.meta, end, w.hexdigest() if w is not None else "")
+        return RunResult(self.meta, end, content_hash)
 
 
 def execute(

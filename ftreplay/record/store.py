@@ -9,8 +9,11 @@ ingest leaves the store as it was.  Readers open the file read-only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import queue
+import threading
 import re
 import sys
 from dataclasses import dataclass
@@ -101,8 +104,9 @@ def view_ddl() -> list[str]:
 
 
 # One row per stretch of time a thread spends in one thread state ('detached',
-# 'attached', 'suspended', 'shutting_down'), then 'exited' from thread.exit on.  The last
-# stretch ends at the run's last event.  Parking is in park_intervals (a parked thread is
+# 'attached', 'suspended', 'shutting_down'), and 'exited' from thread.exit on (a thread
+# deletes its state while attached, so nothing follows).  The last stretch ends at the
+# run's last event.  Parking is in park_intervals (a parked thread is
 # also detached, or attached when it parked without detaching).
 THREAD_STATE_INTERVALS_SQL = """
 INSERT INTO thread_state_intervals
@@ -119,7 +123,6 @@ SELECT $run, t, state, seq,
     coalesce(lead(ts) OVER w, (SELECT ts FROM ends))
 FROM pts
 WINDOW w AS (PARTITION BY t ORDER BY seq)
-QUALIFY lag(state) OVER w IS DISTINCT FROM 'exited'
 """
 
 # Each stretch a thread spends enqueued in the parking lot: from its park to its wake.
@@ -231,6 +234,13 @@ class Store:
 
     def _migrate(self) -> None:
         con = self.con
+        digest = hashlib.sha256(ddl().encode()).hexdigest()
+        try:
+            row = con.execute("SELECT value FROM ftreplay_meta WHERE key = 'ddl_sha256'").fetchone()
+        except duckdb.CatalogException:
+            row = None
+        if row is not None and row[0] == digest:
+            return  # this store already has every table, column and view of this version
         con.execute("BEGIN")
         try:
             for stmt in ddl().split(";\n"):
@@ -251,6 +261,7 @@ class Store:
             con.execute(
                 "INSERT OR REPLACE INTO ftreplay_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
+            con.execute("INSERT OR REPLACE INTO ftreplay_meta VALUES ('ddl_sha256', ?)", [digest])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -332,29 +343,56 @@ class Store:
         return total
 
     def _ingest_events(self, reader: LogReader, run_id: str, progress) -> int:
+        """Decode frames into per-kind Arrow tables (this thread) while a second thread
+        inserts them (DuckDB releases the GIL): the two overlap on two cores."""
         acc = [_KindColumns(i) for i in range(len(KINDS))]
+        todo: queue.Queue = queue.Queue(maxsize=4)
+        failed: list[BaseException] = []
+
+        def inserter() -> None:
+            while True:
+                item = todo.get()
+                if item is None:
+                    return
+                if failed:
+                    continue
+                try:
+                    self._insert_kind(*item, run_id)
+                except BaseException as e:  # re-raised by the producer
+                    failed.append(e)
+
+        worker = threading.Thread(target=inserter, name="ftreplay-ingest", daemon=True)
+        worker.start()
         total = 0
-        for kind_id, n, cols in reader.columns():
-            a = acc[kind_id]
-            a.add(n, cols)
-            total += n
-            if a.rows >= KIND_FLUSH_ROWS:
-                self._flush(a, run_id)
-                if progress is not None:
-                    progress(total)
-        for a in acc:
-            if a.rows:
-                self._flush(a, run_id)
+        try:
+            for kind_id, n, cols in reader.columns():
+                a = acc[kind_id]
+                a.add(n, cols)
+                total += n
+                if a.rows >= KIND_FLUSH_ROWS:
+                    todo.put((kind_id, a.take()))
+                    if failed:
+                        break
+                    if progress is not None:
+                        progress(total)
+            else:
+                for a in acc:
+                    if a.rows:
+                        todo.put((a.kind_id, a.take()))
+        finally:
+            todo.put(None)
+            worker.join()
+        if failed:
+            raise failed[0]
         if progress is not None:
             progress(total)
         return total
 
-    def _flush(self, acc: "_KindColumns", run_id: str) -> None:
+    def _insert_kind(self, kind_id: int, tbl: pa.Table, run_id: str) -> None:
         con = self.con
-        tbl = acc.take()
         con.register("_ingest", tbl)
         try:
-            con.execute(f"INSERT INTO raw.{view_name(TAGS[acc.kind_id])} BY NAME SELECT ? AS run_id, * FROM _ingest", [run_id])
+            con.execute(f"INSERT INTO raw.{view_name(TAGS[kind_id])} BY NAME SELECT ? AS run_id, * FROM _ingest", [run_id])
         finally:
             con.unregister("_ingest")
 

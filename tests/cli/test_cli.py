@@ -62,7 +62,14 @@ def test_record_json_is_one_object_and_matches_the_store(cli):
     assert Path(out["log"]).is_file()
     import hashlib
 
-    assert hashlib.sha256(Path(out["log"]).read_bytes()).hexdigest() == out["hash"]
+    from ftreplay.record.log import read_log
+
+    # The hash covers the log up to its END frame (which carries it).
+    data = Path(out["log"]).read_bytes()
+    reader = read_log(out["log"])
+    assert reader.end.content_sha256 == out["hash"]
+    assert hashlib.sha256(data[: reader.end_offset]).hexdigest() == out["hash"]
+    reader.close()
 
 
 def test_record_text_output_names_the_run(cli):

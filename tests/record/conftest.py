@@ -59,7 +59,7 @@ def record_into_store(
     meta = make_meta(scenario, seed=seed, strategy=strategy, args=_strs(args), knobs=_strs(knobs), bugs=bugs or [])
     path = os.path.join(str(log_dir), run_id + ".ftlog")
     res = execute(meta, FileSink(path))
-    reader = read_log(path, sha256=res.hash)
+    reader = read_log(path)
     try:
         n = store.ingest(reader, run_id, path)
     finally:

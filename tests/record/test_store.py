@@ -123,7 +123,7 @@ def _copy_store(src: str, dst) -> str:
     return str(dst)
 
 
-@pytest.mark.parametrize("fail_in", ["_insert_run", "_flush"])
+@pytest.mark.parametrize("fail_in", ["_insert_run", "_insert_kind", "_derive"])
 def test_failed_ingest_leaves_the_store_unchanged(small_store, tmp_path, monkeypatch, record_mem, fail_in):
     path = _copy_store(small_store, tmp_path / "s.duckdb")
     rec = record_mem("mutex_counter", seed=5, args={"threads": 3, "iterations": 10})
@@ -137,7 +137,7 @@ def test_failed_ingest_leaves_the_store_unchanged(small_store, tmp_path, monkeyp
 
     def boom(self, *a, **kw):
         calls["n"] += 1
-        if fail_in == "_flush" and calls["n"] < 3:
+        if fail_in == "_insert_kind" and calls["n"] < 3:
             return real(self, *a, **kw)  # some kinds already inserted when it fails
         raise RuntimeError("disk on fire")
 
@@ -150,7 +150,7 @@ def test_failed_ingest_leaves_the_store_unchanged(small_store, tmp_path, monkeyp
     finally:
         reader.close()
     monkeypatch.undo()
-    assert calls["n"] >= (3 if fail_in == "_flush" else 1)
+    assert calls["n"] >= (3 if fail_in == "_insert_kind" else 1)
     with Store.open(path) as store:
         assert table_counts(store) == before
         assert relations(store) == rel_before
