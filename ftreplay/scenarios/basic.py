@@ -83,3 +83,36 @@ def join_race(rt, joiners: int = 2, work_ns: int = 1_500_000):
     for t in others:
         t.join()
     thread_a.join()
+
+
+@scenario(
+    "lock_order",
+    "two threads take two PyMutexes in opposite orders: a lock-order inversion that deadlocks on some schedules",
+    steps_hint=400,
+    iterations="times each thread takes both locks",
+    work_ns="guest work while holding the first lock",
+)
+def lock_order(rt, iterations: int = 3, work_ns: int = 0):
+    a = rt.mutex("lock_a")
+    b = rt.mutex("lock_b")
+
+    def forward():
+        for _ in range(iterations):
+            a.lock()
+            rt.work(work_ns)
+            b.lock()
+            b.unlock()
+            a.unlock()
+
+    def backward():
+        for _ in range(iterations):
+            b.lock()
+            rt.work(work_ns)
+            a.lock()
+            a.unlock()
+            b.unlock()
+
+    t1 = rt.start_thread(forward, name="forward")
+    t2 = rt.start_thread(backward, name="backward")
+    t1.join()
+    t2.join()
