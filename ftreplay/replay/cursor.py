@@ -43,8 +43,10 @@ class Cursor:
         cols = [d[0] for d in self.con.execute("SELECT * FROM events LIMIT 0").description]
         self._columns = cols
         self._kind_col = cols.index("kind")
+        # A store written by an older version lacks newer fields: those read as None.
         self._builders = {
-            tag: (KINDS[kid], [cols.index(name) for name in FIELDS[kid]]) for tag, kid in KIND_ID.items()
+            tag: (KINDS[kid], [cols.index(name) if name in cols else None for name in FIELDS[kid]])
+            for tag, kid in KIND_ID.items()
         }
         self._ckpt_seqs = [r[0] for r in self.con.execute(
             "SELECT seq FROM checkpoints WHERE run_id = ? ORDER BY seq", [self.run_id]).fetchall()]
@@ -56,7 +58,7 @@ class Cursor:
 
     def _row_to_event(self, row: tuple) -> Event:
         cls, idx = self._builders[row[self._kind_col]]
-        return cls(*[row[i] for i in idx])
+        return cls(*[row[i] if i is not None else None for i in idx])
 
     def _block(self, b: int) -> list[Event]:
         blk = self._blocks.get(b)

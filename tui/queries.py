@@ -1,0 +1,54 @@
+"""The SQL the TUI runs, named and documented (widgets never assemble SQL).
+
+Every statement binds values with ``$name`` and reads only what one screen shows: one run,
+and for the lanes only the intervals that overlap the visible window.
+"""
+
+from __future__ import annotations
+
+# The threads of a run, in tid order (the lanes' rows).
+THREADS = """
+SELECT DISTINCT thread FROM thread_state_intervals WHERE run_id = $run ORDER BY thread
+"""
+
+# Every address label of a run (a run labels each modelled lock and variable once).
+LABELS = """
+SELECT addr, label FROM run_label WHERE run_id = $run ORDER BY seq LIMIT 100000
+"""
+
+
+def _lanes_sql(start: str, end: str) -> str:
+    """Time per (thread, column, state) in the columns [$c0, $c1) of width $w.
+
+    Intervals are made half-open ``[a, b)`` on the chosen axis; each one is clipped to the
+    window and spread over the columns it touches, so the result has at most
+    threads x columns x states rows whatever the zoom.  'parked' comes from park_intervals
+    and overlaps the thread's state.
+    """
+    return f"""
+WITH iv AS (
+    SELECT thread, state, {start} AS a, {end} AS b FROM thread_state_intervals
+    WHERE run_id = $run AND {end} > $c0 * $w AND {start} < $c1 * $w
+    UNION ALL
+    SELECT thread, 'parked', {start}, {end} FROM park_intervals
+    WHERE run_id = $run AND {end} > $c0 * $w AND {start} < $c1 * $w
+), clipped AS (
+    SELECT thread, state, greatest(a, $c0 * $w) AS a, least(b, $c1 * $w) AS b FROM iv
+), spread AS (
+    SELECT thread, state, a, b, unnest(range(a // $w, (b - 1) // $w + 1)) AS col
+    FROM clipped WHERE b > a
+)
+SELECT thread, col, state, sum(least(b, (col + 1) * $w) - greatest(a, col * $w)) AS cover
+FROM spread
+GROUP BY ALL
+ORDER BY thread, col, state
+"""
+
+
+# Lanes on the seq axis: an interval covers seqs start_seq..end_seq (inclusive).
+LANES_BY_SEQ = _lanes_sql("start_seq", "end_seq + 1")
+# Lanes on the virtual-time axis: [start_ts, end_ts) in ns.
+LANES_BY_TIME = _lanes_sql("start_ts", "end_ts")
+
+# How many events of a run match a watch predicate (the predicate is the user's SQL).
+WATCH_COUNT = "SELECT count(*) FROM events WHERE run_id = $run AND ({predicate})"

@@ -1,0 +1,252 @@
+"""One run opened for the TUI: the store access its workers use.  No Textual here.
+
+Each kind of work has its own DuckDB cursor and lock, so workers of different kinds run
+side by side while two workers of one kind (an exclusive worker and the one it replaced,
+which a thread cannot abandon mid-query) take turns:
+
+- ``move``   the replay Cursor (seek, step, find): the one place the projected state lives
+- ``rows``   a second Cursor that reads event blocks for the event list
+- ``lanes``  the thread-lane intervals of a window
+- ``query``  the SQL console (interruptible)
+
+Every failure is an ``FtreplayError`` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import duckdb
+
+from ftreplay.errors import StoreError
+from ftreplay.record.store import Store
+from ftreplay.replay.cursor import Cursor
+from ftreplay.replay.state import State
+
+from . import fmt, queries
+from .timeline import Grid, LaneData, build
+
+SQL_ROW_LIMIT = 1000
+
+
+def child(store: Store) -> Store:
+    """A Store on its own DuckDB cursor: safe to use from one worker thread."""
+    return Store(store.path, store.con.cursor(), store.read_only)
+
+
+def _one_line(e: Exception) -> StoreError:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return StoreError(text)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A cursor move: ``seek`` to ``seq``, or find the next/previous event after/before
+    ``seq`` that matches ``predicate`` (``find``), has the same kind (``kind``) or the same
+    thread (``thread``) as the event at ``seq``."""
+
+    how: str
+    seq: int
+    forward: bool = True
+    predicate: str = ""
+    # Event-list blocks to send along: blocks of ``block`` rows within ``span`` rows of where
+    # the move lands, except those in ``have`` (so a far jump draws no placeholder rows).
+    block: int = 0
+    span: int = 0
+    have: frozenset = frozenset()
+
+
+@dataclass
+class Moved:
+    """Where a move landed: the state after event ``seq`` and that event.  ``found`` is
+    False when a find matched nothing (``note`` says what)."""
+
+    seq: int
+    ts: int = 0
+    state: Optional[State] = None
+    event: Any = None
+    found: bool = True
+    note: str = ""
+    rows: dict[int, list["EventRow"]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    ts: int
+    tid: int
+    kind: str
+    text: str
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+    truncated: bool
+    seconds: float
+
+
+@dataclass
+class _Guarded:
+    con: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Session:
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._children = [child(store), child(store)]  # the two Cursors' stores
+        nav = Cursor(self._children[0], run_id)
+        self.run: dict[str, Any] = nav.run
+        self.total: int = nav.total
+        self.end_ts: int = nav.end_ts
+        self._nav = _Guarded(nav)
+        self._rows = _Guarded(Cursor(self._children[1], run_id))
+        self._lanes = _Guarded(store.con.cursor())
+        self._sql = _Guarded(store.con.cursor())
+        con = self._lanes.con
+        try:
+            self.threads: list[int] = [r[0] for r in con.execute(queries.THREADS, {"run": run_id}).fetchall()]
+            self.labels: dict[int, str] = dict(con.execute(queries.LABELS, {"run": run_id}).fetchall())
+        except duckdb.Error as e:
+            raise _one_line(e) from None
+
+    @classmethod
+    def open(cls, store: Store, ref: str) -> "Session":
+        """Resolve ``ref`` (a run id, a unique prefix, or 'latest') and open it."""
+        return cls(store, child(store).resolve_run(ref))
+
+    @property
+    def failed(self) -> bool:
+        return self.run.get("failure_seq") is not None
+
+    @property
+    def last(self) -> int:
+        """The last seq of the run (-1 for an empty run)."""
+        return self.total - 1
+
+    def start_seq(self) -> int:
+        """Where the replay opens: a failed run at its failure, any other at its first event."""
+        fs = self.run.get("failure_seq")
+        if fs is not None and 0 <= fs < self.total:
+            return fs
+        return 0 if self.total else -1
+
+    def clamp(self, seq: int) -> int:
+        return max(0 if self.total else -1, min(seq, self.last))
+
+    # -- the replay cursor ------------------------------------------------------------------
+    def move(self, m: Move, cancelled: Callable[[], bool] = lambda: False) -> Optional[Moved]:
+        """Carry out a move; None when ``cancelled()`` says a newer move replaced it."""
+        with self._nav.lock:
+            if cancelled():
+                return None
+            cur: Cursor = self._nav.con
+            if self.total == 0:
+                return Moved(-1, 0, cur.state.copy(), None)
+            if m.how == "seek":
+                target: Optional[int] = self.clamp(m.seq)
+            elif m.how == "find":
+                target = cur.find(m.predicate, m.forward, m.seq)
+                if target is None:
+                    return Moved(m.seq, found=False, note=f"no {'later' if m.forward else 'earlier'} event matches the watch")
+            elif m.how in ("kind", "thread"):
+                at = self.clamp(m.seq)
+                ev = cur.event(at)
+                if m.how == "kind":
+                    what = fmt.kind_of(ev)
+                    target = cur.find_kind(what, m.forward, at)
+                else:
+                    what = f"event of {fmt.tid(ev.tid)}"
+                    target = cur.find_thread(ev.tid, m.forward, at)
+                if target is None:
+                    return Moved(at, found=False, note=f"no {'later' if m.forward else 'earlier'} {what}")
+            else:
+                raise ValueError(f"unknown move {m.how!r}")
+            if cancelled():
+                return None
+            st = cur.seek(target)
+            moved = Moved(st.seq, st.ts, st.copy(), cur.event(st.seq) if st.seq >= 0 else None)
+            if m.block and st.seq >= 0:
+                lo, hi = max(st.seq - m.span, 0) // m.block, min(st.seq + m.span, self.last) // m.block
+                for b in range(lo, hi + 1):
+                    if b not in m.have:
+                        moved.rows[b] = self._format(cur.events(b * m.block, min((b + 1) * m.block - 1, self.last)))
+            return moved
+
+    def watch_count(self, predicate: str) -> int:
+        """How many events of the run match a watch predicate (checks that it is valid SQL)."""
+        with self._sql.lock:
+            try:
+                row = self._sql.con.execute(queries.WATCH_COUNT.format(predicate=predicate), {"run": self.run_id}).fetchone()
+            except duckdb.Error as e:
+                raise StoreError(f"bad predicate: {_one_line(e)}") from None
+        return int(row[0])
+
+    # -- the event list ---------------------------------------------------------------------
+    def rows(self, lo: int, hi: int) -> list[EventRow]:
+        """Display rows of the events lo..hi (inclusive)."""
+        with self._rows.lock:
+            events = self._rows.con.events(lo, hi)
+        return self._format(events)
+
+    def _format(self, events) -> list[EventRow]:
+        labels = self.labels
+        return [EventRow(e.seq, e.ts, e.tid, fmt.kind_of(e), fmt.summary(e, labels)) for e in events]
+
+    # -- thread lanes -----------------------------------------------------------------------
+    def lanes(self, grid: Grid, c0: int, c1: int) -> LaneData:
+        sql = queries.LANES_BY_SEQ if grid.axis == "seq" else queries.LANES_BY_TIME
+        with self._lanes.lock:
+            try:
+                rows = self._lanes.con.execute(sql, {"run": self.run_id, "w": grid.w, "c0": c0, "c1": c1}).fetchall()
+            except duckdb.Error as e:
+                raise _one_line(e) from None
+        return build(grid, c0, c1, rows)
+
+    # -- the SQL console --------------------------------------------------------------------
+    def query(self, sql: str, limit: int = SQL_ROW_LIMIT) -> QueryResult:
+        """Run read-only SQL; at most ``limit`` rows are fetched.  ``$run`` binds this run's id."""
+        params = {"run": self.run_id} if "$run" in sql else None
+        t0 = time.perf_counter()
+        with self._sql.lock:
+            try:
+                cur = self._sql.con.execute(sql, params) if params else self._sql.con.execute(sql)
+                if cur.description is None:
+                    return QueryResult([], [], False, time.perf_counter() - t0)
+                cols = [d[0] for d in cur.description]
+                rows = cur.fetchmany(limit + 1)
+            except duckdb.Error as e:
+                raise _one_line(e) from None
+        return QueryResult(cols, rows[:limit], len(rows) > limit, time.perf_counter() - t0)
+
+    def interrupt_query(self) -> None:
+        """Stop a running console query (it then fails with an 'interrupted' error)."""
+        try:
+            self._sql.con.interrupt()
+        except duckdb.Error:
+            pass
+
+    def close(self) -> None:
+        """Close every cursor, each after the worker using it (if any) is done with it."""
+        self.interrupt_query()
+        for g in (self._nav, self._rows, self._lanes, self._sql):
+            got = g.lock.acquire(timeout=5)
+            try:
+                con = g.con.con if isinstance(g.con, Cursor) else g.con
+                con.close()
+            except duckdb.Error:
+                pass
+            finally:
+                if got:
+                    g.lock.release()
+        for c in self._children:
+            try:
+                c.close()
+            except duckdb.Error:
+                pass

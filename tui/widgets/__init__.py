@@ -1,0 +1,1 @@
+"""The replay screen's widgets, one per module."""
