@@ -22,11 +22,12 @@ from typing import Any, Callable, Optional
 import duckdb
 
 from ftreplay.errors import StoreError
+from ftreplay.analysis import queries
 from ftreplay.record.store import Store
 from ftreplay.replay.cursor import Cursor
 from ftreplay.replay.state import State
 
-from . import fmt, queries
+from . import fmt
 from .timeline import Grid, LaneData, build
 
 SQL_ROW_LIMIT = 1000

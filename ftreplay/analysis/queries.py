@@ -1,4 +1,5 @@
-"""The SQL the TUI runs, named and documented (widgets never assemble SQL).
+"""Named SQL over stored runs used by the front ends (the TUI's lanes and threads);
+widgets never assemble SQL.
 
 Every statement binds values with ``$name`` and reads only what one screen shows: one run,
 and for the lanes only the intervals that overlap the visible window.
