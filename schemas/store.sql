@@ -254,6 +254,233 @@ CREATE TABLE IF NOT EXISTS raw.run_label (
     addr BIGINT,
     label VARCHAR
 );
+CREATE TABLE IF NOT EXISTS raw.object_new (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    type VARCHAR,
+    size BIGINT,
+    gc BOOLEAN,
+    block BIGINT,
+    ob_tid BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_incref (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    path VARCHAR,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    refcnt BIGINT,
+    ob_ref_local_old BIGINT,
+    ob_ref_shared_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_decref (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    path VARCHAR,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    refcnt BIGINT,
+    ob_ref_local_old BIGINT,
+    ob_ref_shared_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_disown (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    path VARCHAR,
+    ob_tid BIGINT,
+    ob_ref_local BIGINT,
+    ob_tid_old BIGINT,
+    ob_ref_local_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_merge (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    path VARCHAR,
+    extra BIGINT,
+    refcnt BIGINT,
+    ob_ref_shared BIGINT,
+    ob_ref_shared_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_dealloc (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    type VARCHAR,
+    size BIGINT,
+    gc BOOLEAN,
+    block BIGINT,
+    ob_tid BIGINT,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    ob_gc_bits BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_try_incref (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    path VARCHAR,
+    ok BOOLEAN,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    refcnt BIGINT,
+    ob_ref_local_old BIGINT,
+    ob_ref_shared_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_set_maybe_weakref (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    ob_ref_shared BIGINT,
+    ob_ref_shared_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.object_set_immortal (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    ob_tid BIGINT,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    ob_gc_bits BIGINT,
+    ob_tid_old BIGINT,
+    ob_ref_local_old BIGINT,
+    ob_ref_shared_old BIGINT,
+    ob_gc_bits_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.brc_init_thread (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    bucket BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.brc_remove_thread (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    bucket BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.brc_queue (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    owner BIGINT,
+    bucket BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.brc_merge_batch (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    count BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.brc_merge (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    owner BIGINT,
+    refcnt BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.ceval_gil_eval_breaker (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    eval_bit BIGINT,
+    op VARCHAR,
+    bits_old BIGINT,
+    bits_new BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.critical_section_begin (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    cs BIGINT,
+    depth BIGINT,
+    cs_tag BIGINT,
+    cs_mutex BIGINT,
+    cs_mutex2 BIGINT,
+    path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.critical_section_locked (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    cs BIGINT,
+    depth BIGINT,
+    cs_tag BIGINT,
+    cs_mutex BIGINT,
+    cs_mutex2 BIGINT,
+    cs_tag_old BIGINT,
+    path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.critical_section_end (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    cs BIGINT,
+    depth BIGINT,
+    cs_tag BIGINT,
+    cs_mutex BIGINT,
+    cs_mutex2 BIGINT,
+    path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.critical_section_suspend (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    cs BIGINT,
+    depth BIGINT,
+    cs_tag BIGINT,
+    cs_mutex BIGINT,
+    cs_mutex2 BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.critical_section_resume (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    cs BIGINT,
+    depth BIGINT,
+    cs_tag BIGINT,
+    cs_mutex BIGINT,
+    cs_mutex2 BIGINT
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -276,6 +503,26 @@ CREATE OR REPLACE VIEW main.lock_recursive AS SELECT run_id, seq, ts, tid, 'lock
 CREATE OR REPLACE VIEW main.guest_load AS SELECT run_id, seq, ts, tid, 'guest.load' AS kind, addr, value FROM raw.guest_load;
 CREATE OR REPLACE VIEW main.guest_store AS SELECT run_id, seq, ts, tid, 'guest.store' AS kind, addr, value, prev FROM raw.guest_store;
 CREATE OR REPLACE VIEW main.run_label AS SELECT run_id, seq, ts, tid, 'run.label' AS kind, addr, label FROM raw.run_label;
+CREATE OR REPLACE VIEW main.object_new AS SELECT run_id, seq, ts, tid, 'object.new' AS kind, obj, type, size, gc, block, ob_tid FROM raw.object_new;
+CREATE OR REPLACE VIEW main.object_incref AS SELECT run_id, seq, ts, tid, 'object.incref' AS kind, obj, path, ob_ref_local, ob_ref_shared, refcnt, ob_ref_local_old, ob_ref_shared_old FROM raw.object_incref;
+CREATE OR REPLACE VIEW main.object_decref AS SELECT run_id, seq, ts, tid, 'object.decref' AS kind, obj, path, ob_ref_local, ob_ref_shared, refcnt, ob_ref_local_old, ob_ref_shared_old FROM raw.object_decref;
+CREATE OR REPLACE VIEW main.object_disown AS SELECT run_id, seq, ts, tid, 'object.disown' AS kind, obj, path, ob_tid, ob_ref_local, ob_tid_old, ob_ref_local_old FROM raw.object_disown;
+CREATE OR REPLACE VIEW main.object_merge AS SELECT run_id, seq, ts, tid, 'object.merge' AS kind, obj, path, extra, refcnt, ob_ref_shared, ob_ref_shared_old FROM raw.object_merge;
+CREATE OR REPLACE VIEW main.object_dealloc AS SELECT run_id, seq, ts, tid, 'object.dealloc' AS kind, obj, type, size, gc, block, ob_tid, ob_ref_local, ob_ref_shared, ob_gc_bits FROM raw.object_dealloc;
+CREATE OR REPLACE VIEW main.object_try_incref AS SELECT run_id, seq, ts, tid, 'object.try_incref' AS kind, obj, path, ok, ob_ref_local, ob_ref_shared, refcnt, ob_ref_local_old, ob_ref_shared_old FROM raw.object_try_incref;
+CREATE OR REPLACE VIEW main.object_set_maybe_weakref AS SELECT run_id, seq, ts, tid, 'object.set_maybe_weakref' AS kind, obj, ob_ref_shared, ob_ref_shared_old FROM raw.object_set_maybe_weakref;
+CREATE OR REPLACE VIEW main.object_set_immortal AS SELECT run_id, seq, ts, tid, 'object.set_immortal' AS kind, obj, ob_tid, ob_ref_local, ob_ref_shared, ob_gc_bits, ob_tid_old, ob_ref_local_old, ob_ref_shared_old, ob_gc_bits_old FROM raw.object_set_immortal;
+CREATE OR REPLACE VIEW main.brc_init_thread AS SELECT run_id, seq, ts, tid, 'brc.init_thread' AS kind, thread, bucket FROM raw.brc_init_thread;
+CREATE OR REPLACE VIEW main.brc_remove_thread AS SELECT run_id, seq, ts, tid, 'brc.remove_thread' AS kind, thread, bucket FROM raw.brc_remove_thread;
+CREATE OR REPLACE VIEW main.brc_queue AS SELECT run_id, seq, ts, tid, 'brc.queue' AS kind, obj, owner, bucket FROM raw.brc_queue;
+CREATE OR REPLACE VIEW main.brc_merge_batch AS SELECT run_id, seq, ts, tid, 'brc.merge_batch' AS kind, thread, count FROM raw.brc_merge_batch;
+CREATE OR REPLACE VIEW main.brc_merge AS SELECT run_id, seq, ts, tid, 'brc.merge' AS kind, obj, owner, refcnt FROM raw.brc_merge;
+CREATE OR REPLACE VIEW main.ceval_gil_eval_breaker AS SELECT run_id, seq, ts, tid, 'ceval_gil.eval_breaker' AS kind, thread, eval_bit, op, bits_old, bits_new FROM raw.ceval_gil_eval_breaker;
+CREATE OR REPLACE VIEW main.critical_section_begin AS SELECT run_id, seq, ts, tid, 'critical_section.begin' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2, path FROM raw.critical_section_begin;
+CREATE OR REPLACE VIEW main.critical_section_locked AS SELECT run_id, seq, ts, tid, 'critical_section.locked' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2, cs_tag_old, path FROM raw.critical_section_locked;
+CREATE OR REPLACE VIEW main.critical_section_end AS SELECT run_id, seq, ts, tid, 'critical_section.end' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2, path FROM raw.critical_section_end;
+CREATE OR REPLACE VIEW main.critical_section_suspend AS SELECT run_id, seq, ts, tid, 'critical_section.suspend' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2 FROM raw.critical_section_suspend;
+CREATE OR REPLACE VIEW main.critical_section_resume AS SELECT run_id, seq, ts, tid, 'critical_section.resume' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2 FROM raw.critical_section_resume;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -319,4 +566,44 @@ SELECT * FROM main.guest_load
 UNION ALL BY NAME
 SELECT * FROM main.guest_store
 UNION ALL BY NAME
-SELECT * FROM main.run_label;
+SELECT * FROM main.run_label
+UNION ALL BY NAME
+SELECT * FROM main.object_new
+UNION ALL BY NAME
+SELECT * FROM main.object_incref
+UNION ALL BY NAME
+SELECT * FROM main.object_decref
+UNION ALL BY NAME
+SELECT * FROM main.object_disown
+UNION ALL BY NAME
+SELECT * FROM main.object_merge
+UNION ALL BY NAME
+SELECT * FROM main.object_dealloc
+UNION ALL BY NAME
+SELECT * FROM main.object_try_incref
+UNION ALL BY NAME
+SELECT * FROM main.object_set_maybe_weakref
+UNION ALL BY NAME
+SELECT * FROM main.object_set_immortal
+UNION ALL BY NAME
+SELECT * FROM main.brc_init_thread
+UNION ALL BY NAME
+SELECT * FROM main.brc_remove_thread
+UNION ALL BY NAME
+SELECT * FROM main.brc_queue
+UNION ALL BY NAME
+SELECT * FROM main.brc_merge_batch
+UNION ALL BY NAME
+SELECT * FROM main.brc_merge
+UNION ALL BY NAME
+SELECT * FROM main.ceval_gil_eval_breaker
+UNION ALL BY NAME
+SELECT * FROM main.critical_section_begin
+UNION ALL BY NAME
+SELECT * FROM main.critical_section_locked
+UNION ALL BY NAME
+SELECT * FROM main.critical_section_end
+UNION ALL BY NAME
+SELECT * FROM main.critical_section_suspend
+UNION ALL BY NAME
+SELECT * FROM main.critical_section_resume;

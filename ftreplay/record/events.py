@@ -173,6 +173,207 @@ class RunLabel(Event, tag="run.label"):
     label: str
 
 
+# -- object.py: the free-threaded object header (biased reference counting) ------------------
+class ObjectNew(Event, tag="object.new"):
+    """new_reference: ob_tid = the creating thread, local 1, shared 0, flags/gc bits 0."""
+
+    obj: int  # unique for the run, never reused
+    type: str
+    size: int
+    gc: bool
+    block: int  # the object's address (may be reused once the allocator model lands)
+    ob_tid: int
+
+
+class ObjectIncref(Event, tag="object.incref"):
+    obj: int
+    path: str  # 'local' (owner), 'shared' (atomic add), 'immortal' (nothing changes)
+    ob_ref_local: int
+    ob_ref_shared: int  # raw: count << 2 | flags
+    refcnt: int  # the count after: local + (shared >> 2), plus a local an explicit merge holds in flight
+    ob_ref_local_old: int
+    ob_ref_shared_old: int
+
+
+class ObjectDecref(Event, tag="object.decref"):
+    obj: int
+    path: str  # 'local' (owner), 'shared' (CAS; shared 0/MAYBE_WEAKREF -> QUEUED), 'immortal'
+    ob_ref_local: int
+    ob_ref_shared: int
+    refcnt: int
+    ob_ref_local_old: int
+    ob_ref_shared_old: int
+
+
+class ObjectDisown(Event, tag="object.disown"):
+    """The stores that give up ownership before a merge: ob_tid = 0 (and ob_ref_local = 0
+    in _Py_ExplicitMergeRefcount), gh-119999 / gh-121794."""
+
+    obj: int
+    path: str  # 'zero_local', 'queue', 'owner_gone', 'explicit'
+    ob_tid: int
+    ob_ref_local: int
+    ob_tid_old: int
+    ob_ref_local_old: int
+
+
+class ObjectMerge(Event, tag="object.merge"):
+    """The CAS that sets _Py_REF_MERGED (the count now lives in ob_ref_shared only)."""
+
+    obj: int
+    path: str  # 'zero_local', 'queue', 'owner_gone', 'explicit'
+    extra: int
+    refcnt: int
+    ob_ref_shared: int
+    ob_ref_shared_old: int
+
+
+class ObjectDealloc(Event, tag="object.dealloc"):
+    """_Py_Dealloc; carries the final header so a reverse step can restore the object."""
+
+    obj: int
+    type: str
+    size: int
+    gc: bool
+    block: int
+    ob_tid: int
+    ob_ref_local: int
+    ob_ref_shared: int
+    ob_gc_bits: int
+
+
+class ObjectTryIncref(Event, tag="object.try_incref"):
+    obj: int
+    path: str  # 'immortal', 'local' (_Py_TryIncrefFast), 'shared' (_Py_TryIncRefShared)
+    ok: bool
+    ob_ref_local: int
+    ob_ref_shared: int
+    refcnt: int
+    ob_ref_local_old: int
+    ob_ref_shared_old: int
+
+
+class ObjectSetMaybeWeakref(Event, tag="object.set_maybe_weakref"):
+    obj: int
+    ob_ref_shared: int
+    ob_ref_shared_old: int
+
+
+class ObjectSetImmortal(Event, tag="object.set_immortal"):
+    obj: int
+    ob_tid: int
+    ob_ref_local: int
+    ob_ref_shared: int
+    ob_gc_bits: int
+    ob_tid_old: int
+    ob_ref_local_old: int
+    ob_ref_shared_old: int
+    ob_gc_bits_old: int
+
+
+# -- brc.py: the biased-reference-counting merge queues ----------------------------------------
+class BrcInitThread(Event, tag="brc.init_thread"):
+    thread: int
+    bucket: int
+
+
+class BrcRemoveThread(Event, tag="brc.remove_thread"):
+    thread: int
+    bucket: int
+
+
+class BrcQueue(Event, tag="brc.queue"):
+    """Pushed on the owner's objects_to_merge (under the bucket mutex)."""
+
+    obj: int
+    owner: Optional[int]
+    bucket: int
+
+
+class BrcMergeBatch(Event, tag="brc.merge_batch"):
+    """The owner moves its objects_to_merge onto local_objects_to_merge (under the bucket mutex)."""
+
+    thread: int
+    count: int
+
+
+class BrcMerge(Event, tag="brc.merge"):
+    """A queued object popped from the owner's local stack after _Py_ExplicitMergeRefcount(op, -1)."""
+
+    obj: int
+    owner: Optional[int]
+    refcnt: int
+
+
+# -- ceval_gil.py: the eval breaker ----------------------------------------------------------
+class CevalGilEvalBreaker(Event, tag="ceval_gil.eval_breaker"):
+    """_Py_set_eval_breaker_bit / _Py_unset_eval_breaker_bit on a thread's eval_breaker."""
+
+    thread: int
+    eval_bit: int
+    op: str  # 'set', 'unset'
+    bits_old: int
+    bits_new: int
+
+
+# -- critical_section.py ------------------------------------------------------------------------
+class CriticalSectionBegin(Event, tag="critical_section.begin"):
+    """Py_BEGIN_CRITICAL_SECTION(2): 'fast' pushes holding the mutex(es); 'slow' pushes
+    with NULL mutex fields and locks next; 'skip' (the top section holds it) pushes nothing."""
+
+    cs: int  # the section's (stack) address
+    depth: int  # stack depth with this section on top
+    cs_tag: int  # the tag bits of the word pointing at it (_Py_CRITICAL_SECTION_TWO_MUTEXES)
+    cs_mutex: Optional[int]  # the mutexes asked for, lower address first
+    cs_mutex2: Optional[int]
+    path: str
+
+
+class CriticalSectionLocked(Event, tag="critical_section.locked"):
+    """The section's mutex fields are set after PyMutex_Lock: at the end of a slow begin
+    ('begin') or of _PyCriticalSection_Resume ('resume', which also clears INACTIVE)."""
+
+    cs: int
+    depth: int
+    cs_tag: int
+    cs_mutex: Optional[int]
+    cs_mutex2: Optional[int]
+    cs_tag_old: int
+    path: str
+
+
+class CriticalSectionEnd(Event, tag="critical_section.end"):
+    """Pop after unlocking ('end'); 'skip' ends a section that begin skipped."""
+
+    cs: int
+    depth: int  # depth before the pop
+    cs_tag: int
+    cs_mutex: Optional[int]
+    cs_mutex2: Optional[int]
+    path: str
+
+
+class CriticalSectionSuspend(Event, tag="critical_section.suspend"):
+    """_PyCriticalSection_SuspendAll marks one active section INACTIVE (after unlocking it)."""
+
+    cs: int
+    depth: int
+    cs_tag: int  # after (INACTIVE set)
+    cs_mutex: Optional[int]
+    cs_mutex2: Optional[int]
+
+
+class CriticalSectionResume(Event, tag="critical_section.resume"):
+    """_PyCriticalSection_Resume begins: the top section's mutex fields are cleared while it
+    relocks them (these are the fields' old values)."""
+
+    cs: int
+    depth: int
+    cs_tag: int
+    cs_mutex: Optional[int]
+    cs_mutex2: Optional[int]
+
+
 # Append-only.  The position is the kind id used on the hot path.
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
@@ -197,6 +398,26 @@ KINDS: tuple[type[Event], ...] = (
     GuestLoad,
     GuestStore,
     RunLabel,
+    ObjectNew,
+    ObjectIncref,
+    ObjectDecref,
+    ObjectDisown,
+    ObjectMerge,
+    ObjectDealloc,
+    ObjectTryIncref,
+    ObjectSetMaybeWeakref,
+    ObjectSetImmortal,
+    BrcInitThread,
+    BrcRemoveThread,
+    BrcQueue,
+    BrcMergeBatch,
+    BrcMerge,
+    CevalGilEvalBreaker,
+    CriticalSectionBegin,
+    CriticalSectionLocked,
+    CriticalSectionEnd,
+    CriticalSectionSuspend,
+    CriticalSectionResume,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -223,6 +444,26 @@ LOCK_RECURSIVE = 18
 GUEST_LOAD = 19
 GUEST_STORE = 20
 RUN_LABEL = 21
+OBJECT_NEW = 22
+OBJECT_INCREF = 23
+OBJECT_DECREF = 24
+OBJECT_DISOWN = 25
+OBJECT_MERGE = 26
+OBJECT_DEALLOC = 27
+OBJECT_TRY_INCREF = 28
+OBJECT_SET_MAYBE_WEAKREF = 29
+OBJECT_SET_IMMORTAL = 30
+BRC_INIT_THREAD = 31
+BRC_REMOVE_THREAD = 32
+BRC_QUEUE = 33
+BRC_MERGE_BATCH = 34
+BRC_MERGE = 35
+CEVAL_GIL_EVAL_BREAKER = 36
+CRITICAL_SECTION_BEGIN = 37
+CRITICAL_SECTION_LOCKED = 38
+CRITICAL_SECTION_END = 39
+CRITICAL_SECTION_SUSPEND = 40
+CRITICAL_SECTION_RESUME = 41
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 

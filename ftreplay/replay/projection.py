@@ -10,7 +10,21 @@ from __future__ import annotations
 from typing import Callable
 
 from ..record.events import Event, tag_of
-from .state import T_PARKED, T_PHASE, T_STATE, State
+from .state import (
+    B_LOCAL,
+    B_QUEUE,
+    CS_MUTEX,
+    CS_MUTEX2,
+    CS_TAG,
+    O_GC_BITS,
+    O_LOCAL,
+    O_SHARED,
+    O_TID,
+    T_PARKED,
+    T_PHASE,
+    T_STATE,
+    State,
+)
 
 Handler = Callable[[State, Event], None]
 APPLY: dict[str, Handler] = {}
@@ -235,3 +249,221 @@ def _failure_undo(st: State, e) -> None:
 register("guest.store", _store, _store_undo)
 register("run.label", _label, _label_undo)
 register("run.failure", _failure, _failure_undo)
+
+
+# -- objects (object.py) -------------------------------------------------------------------------
+def _obj_new(st: State, e) -> None:
+    st.objects[e.obj] = [e.type, e.size, e.gc, e.block, e.ob_tid, 1, 0, 0]
+
+
+def _obj_new_undo(st: State, e) -> None:
+    del st.objects[e.obj]
+
+
+def _refs(st: State, e) -> None:
+    """incref / decref / a successful try_incref: both fields after."""
+    rec = st.objects[e.obj]
+    rec[O_LOCAL] = e.ob_ref_local
+    rec[O_SHARED] = e.ob_ref_shared
+
+
+def _refs_undo(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_LOCAL] = e.ob_ref_local_old
+    rec[O_SHARED] = e.ob_ref_shared_old
+
+
+def _try_incref(st: State, e) -> None:
+    if e.ok:  # a failed try may read a freed object's header: nothing changes
+        _refs(st, e)
+
+
+def _try_incref_undo(st: State, e) -> None:
+    if e.ok:
+        _refs_undo(st, e)
+
+
+def _disown(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_TID] = e.ob_tid
+    rec[O_LOCAL] = e.ob_ref_local
+
+
+def _disown_undo(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_TID] = e.ob_tid_old
+    rec[O_LOCAL] = e.ob_ref_local_old
+
+
+def _shared(st: State, e) -> None:
+    st.objects[e.obj][O_SHARED] = e.ob_ref_shared
+
+
+def _shared_undo(st: State, e) -> None:
+    st.objects[e.obj][O_SHARED] = e.ob_ref_shared_old
+
+
+def _dealloc(st: State, e) -> None:
+    del st.objects[e.obj]
+
+
+def _dealloc_undo(st: State, e) -> None:
+    st.objects[e.obj] = [e.type, e.size, e.gc, e.block, e.ob_tid, e.ob_ref_local, e.ob_ref_shared, e.ob_gc_bits]
+
+
+def _immortal(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_TID], rec[O_LOCAL], rec[O_SHARED], rec[O_GC_BITS] = e.ob_tid, e.ob_ref_local, e.ob_ref_shared, e.ob_gc_bits
+
+
+def _immortal_undo(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_TID], rec[O_LOCAL], rec[O_SHARED], rec[O_GC_BITS] = (
+        e.ob_tid_old, e.ob_ref_local_old, e.ob_ref_shared_old, e.ob_gc_bits_old)
+
+
+register("object.new", _obj_new, _obj_new_undo)
+register("object.incref", _refs, _refs_undo)
+register("object.decref", _refs, _refs_undo)
+register("object.try_incref", _try_incref, _try_incref_undo)
+register("object.disown", _disown, _disown_undo)
+register("object.merge", _shared, _shared_undo)
+register("object.set_maybe_weakref", _shared, _shared_undo)
+register("object.set_immortal", _immortal, _immortal_undo)
+register("object.dealloc", _dealloc, _dealloc_undo)
+
+
+# -- biased reference counting queues (brc.py) ----------------------------------------------------
+def _brc_init(st: State, e) -> None:
+    st.brc[e.thread] = [e.bucket, [], []]
+
+
+def _brc_remove(st: State, e) -> None:
+    del st.brc[e.thread]
+
+
+def _brc_queue(st: State, e) -> None:
+    st.brc[e.owner][B_QUEUE].append(e.obj)
+
+
+def _brc_queue_undo(st: State, e) -> None:
+    st.brc[e.owner][B_QUEUE].pop()
+
+
+def _brc_batch(st: State, e) -> None:
+    rec = st.brc[e.thread]
+    rec[B_LOCAL].extend(rec[B_QUEUE])
+    rec[B_QUEUE] = []
+
+
+def _brc_batch_undo(st: State, e) -> None:
+    rec = st.brc[e.thread]
+    local = rec[B_LOCAL]
+    rec[B_QUEUE] = local[len(local) - e.count:]
+    del local[len(local) - e.count:]
+
+
+def _brc_merge(st: State, e) -> None:
+    st.brc[e.owner][B_LOCAL].pop()
+
+
+def _brc_merge_undo(st: State, e) -> None:
+    st.brc[e.owner][B_LOCAL].append(e.obj)
+
+
+register("brc.init_thread", _brc_init, _brc_remove)
+register("brc.remove_thread", _brc_remove, _brc_init)
+register("brc.queue", _brc_queue, _brc_queue_undo)
+register("brc.merge_batch", _brc_batch, _brc_batch_undo)
+register("brc.merge", _brc_merge, _brc_merge_undo)
+
+
+# -- the eval breaker (ceval_gil.py) ----------------------------------------------------------------
+def _set_bits(d: dict, key: int, value: int) -> None:
+    if value:
+        d[key] = value
+    else:
+        d.pop(key, None)
+
+
+def _eval_breaker(st: State, e) -> None:
+    _set_bits(st.eval_breaker, e.thread, e.bits_new)
+
+
+def _eval_breaker_undo(st: State, e) -> None:
+    _set_bits(st.eval_breaker, e.thread, e.bits_old)
+
+
+register("ceval_gil.eval_breaker", _eval_breaker, _eval_breaker_undo)
+
+
+# -- critical sections (critical_section.py) ------------------------------------------------------
+def _cs_entry(st: State, e) -> list:
+    return st.critical_sections[e.tid][e.depth - 1]
+
+
+def _cs_push(st: State, e, fields: bool) -> None:
+    st.critical_sections.setdefault(e.tid, []).append(
+        [e.cs, e.cs_tag, e.cs_mutex if fields else None, e.cs_mutex2 if fields else None])
+
+
+def _cs_pop(st: State, e) -> None:
+    stack = st.critical_sections[e.tid]
+    stack.pop()
+    if not stack:
+        del st.critical_sections[e.tid]
+
+
+def _cs_begin(st: State, e) -> None:
+    if e.path != "skip":
+        _cs_push(st, e, e.path == "fast")  # a slow begin pushes with NULL fields, locks, then sets them
+
+
+def _cs_begin_undo(st: State, e) -> None:
+    if e.path != "skip":
+        _cs_pop(st, e)
+
+
+def _cs_locked(st: State, e) -> None:
+    ent = _cs_entry(st, e)
+    ent[CS_TAG], ent[CS_MUTEX], ent[CS_MUTEX2] = e.cs_tag, e.cs_mutex, e.cs_mutex2
+
+
+def _cs_locked_undo(st: State, e) -> None:
+    ent = _cs_entry(st, e)
+    ent[CS_TAG], ent[CS_MUTEX], ent[CS_MUTEX2] = e.cs_tag_old, None, None
+
+
+def _cs_end(st: State, e) -> None:
+    if e.path != "skip":
+        _cs_pop(st, e)
+
+
+def _cs_end_undo(st: State, e) -> None:
+    if e.path != "skip":
+        _cs_push(st, e, True)
+
+
+def _cs_suspend(st: State, e) -> None:
+    _cs_entry(st, e)[CS_TAG] = e.cs_tag
+
+
+def _cs_suspend_undo(st: State, e) -> None:
+    _cs_entry(st, e)[CS_TAG] = e.cs_tag & ~1  # suspend_all only visits active sections
+
+
+def _cs_resume(st: State, e) -> None:
+    ent = _cs_entry(st, e)
+    ent[CS_MUTEX] = ent[CS_MUTEX2] = None
+
+
+def _cs_resume_undo(st: State, e) -> None:
+    ent = _cs_entry(st, e)
+    ent[CS_MUTEX], ent[CS_MUTEX2] = e.cs_mutex, e.cs_mutex2
+
+
+register("critical_section.begin", _cs_begin, _cs_begin_undo)
+register("critical_section.locked", _cs_locked, _cs_locked_undo)
+register("critical_section.end", _cs_end, _cs_end_undo)
+register("critical_section.suspend", _cs_suspend, _cs_suspend_undo)
+register("critical_section.resume", _cs_resume, _cs_resume_undo)

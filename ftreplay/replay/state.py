@@ -16,10 +16,19 @@ from typing import Any, Optional
 # thread record: [state name, phase, parked_on address or None]
 T_STATE, T_PHASE, T_PARKED = 0, 1, 2
 PHASES = ("created", "running", "exited", "deleted")
+# object record: [type, size, gc, block, ob_tid, ob_ref_local, ob_ref_shared (raw), ob_gc_bits]
+O_TYPE, O_SIZE, O_GC, O_BLOCK, O_TID, O_LOCAL, O_SHARED, O_GC_BITS = range(8)
+# brc record of a registered thread: [bucket, objects_to_merge [obj...], local_objects_to_merge [obj...]]
+B_BUCKET, B_QUEUE, B_LOCAL = 0, 1, 2
+# critical-section entry, bottom to top: [cs address, tag bits of the word pointing at it, mutex, mutex2]
+CS_ADDR, CS_TAG, CS_MUTEX, CS_MUTEX2 = 0, 1, 2, 3
 
 
 class State:
-    __slots__ = ("seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure")
+    __slots__ = (
+        "seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure",
+        "objects", "brc", "eval_breaker", "critical_sections",
+    )
 
     def __init__(self) -> None:
         self.seq = -1  # the last applied event; -1 = before the first
@@ -32,6 +41,10 @@ class State:
         self.guest: dict[int, int] = {}  # addr -> value
         self.labels: dict[int, str] = {}  # addr -> label
         self.failure: Optional[list] = None  # [reason, message, seq]
+        self.objects: dict[int, list] = {}  # obj -> object record (live objects only)
+        self.brc: dict[int, list] = {}  # tid -> brc record (threads registered in the BRC table)
+        self.eval_breaker: dict[int, int] = {}  # tid -> tstate->eval_breaker (nonzero only)
+        self.critical_sections: dict[int, list] = {}  # tid -> [entry, ...] bottom to top (nonempty only)
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -46,6 +59,10 @@ class State:
             "guest": dict(self.guest),
             "labels": dict(self.labels),
             "failure": list(self.failure) if self.failure else None,
+            "objects": {k: list(v) for k, v in self.objects.items()},
+            "brc": {k: [v[0], list(v[1]), list(v[2])] for k, v in self.brc.items()},
+            "eval_breaker": dict(self.eval_breaker),
+            "critical_sections": {k: [list(e) for e in v] for k, v in self.critical_sections.items()},
         }
 
     @classmethod
@@ -61,6 +78,11 @@ class State:
         s.guest = {int(k): v for k, v in d["guest"].items()}
         s.labels = {int(k): v for k, v in d["labels"].items()}
         s.failure = list(d["failure"]) if d.get("failure") else None
+        # Absent in checkpoints stored before these mechanisms were modelled.
+        s.objects = {int(k): list(v) for k, v in d.get("objects", {}).items()}
+        s.brc = {int(k): [v[0], list(v[1]), list(v[2])] for k, v in d.get("brc", {}).items()}
+        s.eval_breaker = {int(k): v for k, v in d.get("eval_breaker", {}).items()}
+        s.critical_sections = {int(k): [list(e) for e in v] for k, v in d.get("critical_sections", {}).items()}
         return s
 
     def copy(self) -> "State":

@@ -7,6 +7,10 @@
 
 HEAD_LOCK is ``runtime->interpreters.mutex``, a PyMutex taken with _Py_LOCK_DONT_DETACH:
 a thread blocked on it stays ATTACHED.  It guards the interpreter and thread lists.
+
+Cross-mechanism calls where CPython makes them: PyThreadState_Clear drains the thread's
+BRC queue and leaves the table (it joins at its first object, see brc.py); detach suspends
+the critical sections first, attach resumes the top one last.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Optional
 from ..record.events import PYSTATE_ATTACH, PYSTATE_DELETE_THREAD, PYSTATE_DETACH, PYSTATE_NEW_THREAD
 from ..sim.clock import ATOMIC_RMW_NS, ATOMIC_STORE_NS
 from ..sim.engine import FatalError
+from . import brc, critical_section
 from .lock import DONT_DETACH, PyMutex
 
 
@@ -40,6 +45,7 @@ class ThreadState:
     __slots__ = (
         "id", "interp", "state", "sim", "eval_breaker", "critical_section", "holds_gil",
         "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr", "phase",
+        "brc", "c_stack", "cs_frames",
     )
 
     def __init__(self, interp: "InterpreterState", tid: int, addr: int) -> None:
@@ -57,6 +63,11 @@ class ThreadState:
         self.refcount = 2  # _PyThreadStateImpl_INIT: the interpreter's list + the OS thread
         self.addr = addr  # address of tstate->state (parking on it)
         self.phase = "created"  # created -> running -> exited -> deleted (the replay's view)
+        self.brc = brc.BrcThreadState()  # _PyThreadStateImpl.brc
+        # The modelled C stack that holds this thread's PyCriticalSection structs, and the
+        # live ones by slot (critical_section.py).
+        self.c_stack = 0
+        self.cs_frames: list = []
 
     def __repr__(self) -> str:
         return f"<tstate {self.id} {STATE_NAMES[self.state]}>"
@@ -68,6 +79,7 @@ class InterpreterState:
         self.id = interp_id
         self.threads: list[ThreadState] = []  # head first, like the C list
         self.finalizing = 0
+        self.brc = brc.BrcState(runtime.rt)  # interp->brc
 
 
 class RuntimeState:
@@ -110,15 +122,22 @@ class RuntimeState:
         return ts
 
     def bind(self, ts: ThreadState, sim) -> None:
-        """_PyThreadState_Bind: runs on the owning thread."""
+        """_PyThreadState_Bind (bind_tstate): runs on the owning thread.  Its
+        _Py_brc_init_thread is deferred to the thread's first object (brc.py says why)."""
         ts.sim = sim
         ts.bound = True
+
+    def clear(self, ts: ThreadState) -> None:
+        """PyThreadState_Clear (the parts modelled): leave the BRC table, merging what is queued."""
+        brc.remove_thread(self.rt, ts)
+        ts.cleared = True
 
     def delete_current(self, ts: ThreadState) -> None:
         """_PyThreadState_DeleteCurrent: unlink under HEAD_LOCK while still ATTACHED
         (gh-117303), then stop being the current thread state."""
         rt = self.rt
-        ts.cleared = True
+        if not ts.cleared:
+            self.clear(ts)
         self.head_lock()
         rt.engine.point(ATOMIC_STORE_NS)
         ts.interp.threads.remove(ts)
@@ -146,6 +165,8 @@ class RuntimeState:
         ts.state = ATTACHED
         rt.emit(PYSTATE_ATTACH, ts.id, "detached", "attached")
         ts.active = True
+        if ts.critical_section:
+            critical_section.resume(rt, ts)  # may block
 
     def detach(self, ts: ThreadState) -> None:
         """_PyThreadState_Detach = detach_thread(tstate, DETACHED)."""
@@ -155,6 +176,8 @@ class RuntimeState:
             raise FatalError(f"detaching thread state {ts.id} that is {STATE_NAMES[ts.state]}")
         if eng.cur.tstate is not ts:
             raise FatalError(f"detaching thread state {ts.id} that is not the current one")
+        if ts.critical_section:
+            critical_section.suspend_all(rt, ts)
         ts.active = False
         eng.point(ATOMIC_STORE_NS)
         ts.state = DETACHED

@@ -1,10 +1,11 @@
 """One execution of the model: every piece of modelled state hangs off a ``Runtime``.
 
 Scenarios receive it as ``rt`` and build their programs from it: mutexes, events, once
-flags, rwmutexes, seqlocks, plain shared fields (``rt.var``), and threads
-(``rt.start_thread``).  The guest's main function runs as thread 1 with an attached
-thread state; when it returns, the runtime joins the remaining non-daemon threads, as
-``threading._shutdown`` does.
+flags, rwmutexes, seqlocks, plain shared fields (``rt.var``), threads
+(``rt.start_thread``), objects with biased reference counts (``rt.new_object``) and
+critical sections on them (``with rt.critical_section(a, b):``).  The guest's main
+function runs as thread 1 with an attached thread state; when it returns, the runtime
+joins the remaining non-daemon threads, as ``threading._shutdown`` does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from ..record.events import GUEST_LOAD, GUEST_STORE, RUN_LABEL, THREAD_START
 from ..replay.state import State
 from ..sim.clock import GUEST_OP_NS
 from ..sim.engine import Engine
+from . import ceval_gil
+from . import object as pyobject
+from .critical_section import CriticalSection, stack_record
 from .lock import OnceFlag, PyEvent, PyMutex, RawMutex, RecursiveMutex, RWMutex, SeqLock
 from .parking_lot import ParkingLot
 from .pystate import STATE_NAMES, RuntimeState
@@ -79,6 +83,8 @@ class Runtime:
         self.labels: dict[int, str] = {}
         self.prims: list[Any] = []  # every modelled primitive, for snapshots
         self.failure: Optional[list] = None  # [reason, message, seq] once the run failed
+        self.objects: dict[int, pyobject.PyObject] = {}  # live objects by obj id
+        self.next_obj = 0  # the last obj id handed out (never reused)
         self.parking_lot = ParkingLot(self)
         self.pystate = RuntimeState(self)
         self.threads = ThreadModule(self)
@@ -92,9 +98,13 @@ class Runtime:
         addr = self._next_addr
         self._next_addr += (size + ALIGN - 1) // ALIGN * ALIGN
         if label:
-            self.labels[addr] = label
-            self.emit(RUN_LABEL, addr, label)
+            self.label(addr, label)
         return addr
+
+    def label(self, addr: int, label: str) -> None:
+        """Name a modelled address (an event, so replay and the TUI see it)."""
+        self.labels[addr] = label
+        self.emit(RUN_LABEL, addr, label)
 
     # -- guest API ------------------------------------------------------------------------
     def mutex(self, name: str = "") -> PyMutex:
@@ -121,6 +131,36 @@ class Runtime:
     def var(self, name: str, value: Any = 0) -> GuestVar:
         return GuestVar(self, self.alloc(8, name), value, name)
 
+    def new_object(
+        self,
+        type: str = "object",
+        size: int = pyobject.SIZEOF_PYOBJECT,
+        gc: bool = False,
+        immortal: bool = False,
+        dealloc: Optional[Callable[[pyobject.PyObject], None]] = None,
+        name: str = "",
+    ) -> pyobject.PyObject:
+        """A new object owned by the calling thread (refcount 1, in ob_ref_local).
+        ``dealloc(obj)`` runs as its tp_dealloc; ``immortal`` makes it immortal at once."""
+        self.check_eval_breaker()
+        op = pyobject.new_object(self, type, size, gc, name)
+        op.tp_dealloc = dealloc
+        if immortal:
+            pyobject.set_immortal(op)
+        return op
+
+    def critical_section(self, a: Any, b: Any = None) -> CriticalSection:
+        """``with rt.critical_section(a):`` / ``with rt.critical_section(a, b):``: the
+        objects' (or PyMutexes') critical section, Py_BEGIN_CRITICAL_SECTION(2)."""
+        return CriticalSection(self, a, b)
+
+    def check_eval_breaker(self) -> None:
+        """The interpreter's eval-breaker test at a bytecode boundary (_Py_HandlePending when
+        an event bit is set).  The relaxed load is part of the calling operation's step."""
+        ts = self.engine.cur.tstate
+        if ts is not None and ts.eval_breaker & ceval_gil._PY_EVAL_EVENTS_MASK:
+            ceval_gil.handle_pending(self, ts)
+
     def start_thread(self, fn: Callable, *args: Any, name: str = "", daemon: bool = False):
         """threading.Thread(target=fn, args=args).start(); returns an object with join()."""
         return self.threads.start(fn, args, name or f"thread-{len(self.threads.handles) + 1}", daemon)
@@ -130,6 +170,9 @@ class Runtime:
         busy (not runnable) for ``ns`` of virtual time while the others go on."""
         eng = self.engine
         eng.point(GUEST_OP_NS)
+        ts = eng.cur.tstate
+        if ts is not None and ts.eval_breaker:
+            self.check_eval_breaker()
         if ns > 0:
             me = eng.cur
             me.wait_what = "work"
@@ -154,6 +197,14 @@ class Runtime:
         for ts in self.pystate.all_tstates:
             t = sim.get(ts.id)
             st.threads[ts.id] = [STATE_NAMES[ts.state], ts.phase, t.parked_on if t is not None else None]
+            if ts.eval_breaker:
+                st.eval_breaker[ts.id] = ts.eval_breaker
+            if ts.brc.bucket_node:
+                st.brc[ts.id] = ts.brc.record()
+            if ts.cs_frames:
+                st.critical_sections[ts.id] = stack_record(ts)
+        for op in self.objects.values():
+            st.objects[op.obj] = op.record()
         for p in self.prims:
             p.snapshot_into(st)
         for b in self.parking_lot.buckets:
