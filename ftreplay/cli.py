@@ -392,6 +392,21 @@ def cmd_state(args) -> int:
         print("guest fields:")
         for g in out["guest"]:
             print(f"  {g['name'] or g['addr']:<28} {g['value']}")
+    if out["objects"]:
+        print("objects:")
+        for o in out["objects"]:
+            flags = ("", "MAYBE_WEAKREF", "QUEUED", "MERGED")[o["shared_flags"]]
+            print(f"  obj {o['obj']:<5} {o['type']:<10} owner T{o['ob_tid']}  local {o['ob_ref_local']}  "
+                  f"shared {o['shared_count']}{(' ' + flags) if flags else ''}")
+    queued = [b for b in out["brc"] if b["objects_to_merge"]]
+    if queued:
+        print("BRC queues:")
+        for b in queued:
+            print(f"  T{b['tid']:<3} to merge: {', '.join(map(str, b['objects_to_merge']))}")
+    if out["critical_sections"]:
+        print("critical sections:")
+        for c in out["critical_sections"]:
+            print(f"  T{c['tid']:<3} " + " > ".join(e["mutex_name"] or e["mutex"] or "-" for e in c["stack"]))
     if out["failure"]:
         f = out["failure"]
         print(f"failure at seq {f['seq']}: {f['reason']}: {f['message']}")

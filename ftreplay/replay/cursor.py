@@ -211,6 +211,20 @@ def state_to_json(st: State, cursor: Optional[Cursor] = None) -> dict[str, Any]:
             for b, q in sorted(st.buckets.items())
         ],
         "guest": [{"addr": hx(a), "name": name(a), "value": v} for a, v in sorted(st.guest.items())],
+        "objects": [
+            {"obj": o, "type": r[0], "size": r[1], "gc": bool(r[2]), "block": hx(r[3]), "ob_tid": r[4],
+             "ob_ref_local": r[5], "ob_ref_shared": r[6], "shared_count": r[6] >> 2, "shared_flags": r[6] & 3,
+             "ob_gc_bits": r[7]}
+            for o, r in sorted(st.objects.items())
+        ],
+        "brc": [{"tid": t, "bucket": r[0], "objects_to_merge": list(r[1]), "local_objects_to_merge": list(r[2])}
+                for t, r in sorted(st.brc.items())],
+        "eval_breaker": [{"tid": t, "bits": b} for t, b in sorted(st.eval_breaker.items())],
+        "critical_sections": [
+            {"tid": t, "stack": [{"cs": hx(e[0]), "tag": e[1], "mutex": hx(e[2]), "mutex2": hx(e[3]),
+                                  "mutex_name": name(e[2])} for e in stack]}
+            for t, stack in sorted(st.critical_sections.items())
+        ],
         "failure": None if st.failure is None else {
             "reason": st.failure[0], "message": st.failure[1], "seq": st.failure[2]},
     }
