@@ -440,3 +440,13 @@ def test_query_cannot_overwrite_a_stored_log(cli):
     assert log.read_bytes() == original
     assert cli("verify", out["run_id"]).returncode == 0
     assert_one_clean_error_line(p)
+
+
+def test_record_help_names_every_knob():
+    from ftreplay.cli import build_parser
+    from ftreplay.record.session import KNOBS
+
+    record = build_parser()._subparsers._group_actions[0].choices["record"]
+    [knob_help] = [a.help for a in record._actions if a.dest == "set"]
+    for name in KNOBS:
+        assert name in knob_help, name
