@@ -241,7 +241,7 @@ def cmd_query(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .record.log import MemorySink, RunMeta, parse_log, read_log
+    from .record.log import MemorySink, RunMeta
     from .record.session import execute
     from .record.store import Store
     from .sim import schedule as schedule_text
@@ -304,7 +304,6 @@ def cmd_import(args) -> int:
 
     reader = read_log(args.file)  # validates before the store is touched
     try:
-        events = reader.events
         with Store.open(args.db, read_only=False) as store:
             run_id = store.new_run_id(reader.meta.scenario, os.path.dirname(os.path.abspath(store.path)))
             prog = Progress("importing", not args.json)
@@ -327,7 +326,6 @@ def cmd_import(args) -> int:
                          f"{rec.describe()}\n")
     elif not rec.clean:
         sys.stderr.write(f"ftreplay import: recovered a damaged log: {rec.describe()}\n")
-    assert events == n
     return 0
 
 

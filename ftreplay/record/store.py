@@ -13,12 +13,11 @@ import hashlib
 import json
 import os
 import queue
-import threading
 import re
 import sys
-from dataclasses import dataclass
+import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 import duckdb
 import pyarrow as pa

@@ -10,6 +10,7 @@ answered by DuckDB, not by scanning in Python.
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from typing import Any, Optional
 
@@ -17,7 +18,7 @@ import duckdb
 import msgspec
 
 from ..errors import StoreError, UsageError
-from ..record.events import ENVELOPE, FIELDS, KIND_ID, KINDS, Event
+from ..record.events import FIELDS, KIND_ID, KINDS, Event
 from ..record.store import Store
 from .projection import apply, undo
 from .state import State
@@ -143,8 +144,6 @@ class Cursor:
             undo(st, e, e.__struct_config__.tag, prev_ts)
 
     def _load_checkpoint(self, target: int) -> None:
-        import bisect
-
         i = bisect.bisect_right(self._ckpt_seqs, target) - 1
         if i < 0:
             self.state = State()
@@ -237,4 +236,4 @@ def event_to_json(e: Event) -> dict[str, Any]:
     return d
 
 
-__all__ = ["Cursor", "state_to_json", "event_to_json", "ENVELOPE"]
+__all__ = ["Cursor", "state_to_json", "event_to_json"]
