@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Optional
@@ -33,8 +34,22 @@ def default_dir() -> Path:
     return repo if repo.is_dir() else Path("schemas")
 
 
+def _clean_descriptions(node) -> None:
+    """Docstring indentation differs between Python and msgspec versions: normalise it."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "description" and isinstance(v, str):
+                node[k] = inspect.cleandoc(v)
+            else:
+                _clean_descriptions(v)
+    elif isinstance(node, list):
+        for v in node:
+            _clean_descriptions(v)
+
+
 def generate() -> dict[str, str]:
     schema = msgspec.json.schema(AnyEvent)
+    _clean_descriptions(schema)
     schema["$comment"] = f"ftreplay event union, schema version {SCHEMA_VERSION}, {len(KINDS)} kinds"
     return {
         "events.schema.json": json.dumps(schema, indent=2, sort_keys=True) + "\n",
