@@ -481,6 +481,272 @@ CREATE TABLE IF NOT EXISTS raw.critical_section_resume (
     cs_mutex BIGINT,
     cs_mutex2 BIGINT
 );
+CREATE TABLE IF NOT EXISTS raw.qsbr_register (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    slot BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.qsbr_unregister (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    slot BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.qsbr_attach (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    qsbr_seq BIGINT,
+    qsbr_seq_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.qsbr_detach (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    qsbr_seq BIGINT,
+    qsbr_seq_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.qsbr_quiescent (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    qsbr_seq BIGINT,
+    qsbr_seq_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.qsbr_advance (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    wr_seq BIGINT,
+    wr_seq_old BIGINT,
+    path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.qsbr_poll (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    goal BIGINT,
+    rd_seq BIGINT,
+    rd_seq_old BIGINT,
+    ok BOOLEAN,
+    min_seq BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_alloc (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    block BIGINT,
+    size BIGINT,
+    heap VARCHAR,
+    page BIGINT,
+    bin BIGINT,
+    block_size BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_free (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    block BIGINT,
+    size BIGINT,
+    heap VARCHAR,
+    page BIGINT,
+    path VARCHAR,
+    debug_fill BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_collect (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    page BIGINT,
+    count BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_page_new (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    page BIGINT,
+    heap VARCHAR,
+    bin BIGINT,
+    block_size BIGINT,
+    capacity BIGINT,
+    segment BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_page_free (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    page BIGINT,
+    heap VARCHAR,
+    bin BIGINT,
+    block_size BIGINT,
+    capacity BIGINT,
+    segment BIGINT,
+    goal BIGINT,
+    rd_seq BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_page_qsbr_defer (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    page BIGINT,
+    goal BIGINT,
+    goal_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_page_qsbr_cancel (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    page BIGINT,
+    goal_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_segment_new (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    segment BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_segment_free (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    segment BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_segment_abandon (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    segment BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_segment_reclaim (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    segment BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_free_delayed (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    block BIGINT,
+    size BIGINT,
+    goal BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_process_delayed (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    block BIGINT,
+    goal BIGINT,
+    thread BIGINT,
+    rd_seq BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.obmalloc_abandon_delayed (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    count BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.listobject_resize (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    block BIGINT,
+    capacity BIGINT,
+    block_old BIGINT,
+    capacity_old BIGINT,
+    shared BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.listobject_store (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    index BIGINT,
+    value BIGINT,
+    prev BIGINT,
+    ob_size BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.listobject_read (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    index BIGINT,
+    value BIGINT,
+    path VARCHAR,
+    block BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.dictobject_resize (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    block BIGINT,
+    capacity BIGINT,
+    block_old BIGINT,
+    capacity_old BIGINT,
+    shared BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.dictobject_store (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    index BIGINT,
+    value BIGINT,
+    prev BIGINT,
+    ob_size BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.dictobject_read (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    index BIGINT,
+    value BIGINT,
+    path VARCHAR,
+    block BIGINT
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -523,6 +789,33 @@ CREATE OR REPLACE VIEW main.critical_section_locked AS SELECT run_id, seq, ts, t
 CREATE OR REPLACE VIEW main.critical_section_end AS SELECT run_id, seq, ts, tid, 'critical_section.end' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2, path FROM raw.critical_section_end;
 CREATE OR REPLACE VIEW main.critical_section_suspend AS SELECT run_id, seq, ts, tid, 'critical_section.suspend' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2 FROM raw.critical_section_suspend;
 CREATE OR REPLACE VIEW main.critical_section_resume AS SELECT run_id, seq, ts, tid, 'critical_section.resume' AS kind, cs, depth, cs_tag, cs_mutex, cs_mutex2 FROM raw.critical_section_resume;
+CREATE OR REPLACE VIEW main.qsbr_register AS SELECT run_id, seq, ts, tid, 'qsbr.register' AS kind, thread, slot FROM raw.qsbr_register;
+CREATE OR REPLACE VIEW main.qsbr_unregister AS SELECT run_id, seq, ts, tid, 'qsbr.unregister' AS kind, thread, slot FROM raw.qsbr_unregister;
+CREATE OR REPLACE VIEW main.qsbr_attach AS SELECT run_id, seq, ts, tid, 'qsbr.attach' AS kind, thread, qsbr_seq, qsbr_seq_old FROM raw.qsbr_attach;
+CREATE OR REPLACE VIEW main.qsbr_detach AS SELECT run_id, seq, ts, tid, 'qsbr.detach' AS kind, thread, qsbr_seq, qsbr_seq_old FROM raw.qsbr_detach;
+CREATE OR REPLACE VIEW main.qsbr_quiescent AS SELECT run_id, seq, ts, tid, 'qsbr.quiescent' AS kind, thread, qsbr_seq, qsbr_seq_old FROM raw.qsbr_quiescent;
+CREATE OR REPLACE VIEW main.qsbr_advance AS SELECT run_id, seq, ts, tid, 'qsbr.advance' AS kind, wr_seq, wr_seq_old, path FROM raw.qsbr_advance;
+CREATE OR REPLACE VIEW main.qsbr_poll AS SELECT run_id, seq, ts, tid, 'qsbr.poll' AS kind, goal, rd_seq, rd_seq_old, ok, min_seq FROM raw.qsbr_poll;
+CREATE OR REPLACE VIEW main.obmalloc_alloc AS SELECT run_id, seq, ts, tid, 'obmalloc.alloc' AS kind, block, size, heap, page, bin, block_size FROM raw.obmalloc_alloc;
+CREATE OR REPLACE VIEW main.obmalloc_free AS SELECT run_id, seq, ts, tid, 'obmalloc.free' AS kind, block, size, heap, page, path, debug_fill FROM raw.obmalloc_free;
+CREATE OR REPLACE VIEW main.obmalloc_collect AS SELECT run_id, seq, ts, tid, 'obmalloc.collect' AS kind, page, count FROM raw.obmalloc_collect;
+CREATE OR REPLACE VIEW main.obmalloc_page_new AS SELECT run_id, seq, ts, tid, 'obmalloc.page_new' AS kind, page, heap, bin, block_size, capacity, segment FROM raw.obmalloc_page_new;
+CREATE OR REPLACE VIEW main.obmalloc_page_free AS SELECT run_id, seq, ts, tid, 'obmalloc.page_free' AS kind, page, heap, bin, block_size, capacity, segment, goal, rd_seq FROM raw.obmalloc_page_free;
+CREATE OR REPLACE VIEW main.obmalloc_page_qsbr_defer AS SELECT run_id, seq, ts, tid, 'obmalloc.page_qsbr_defer' AS kind, page, goal, goal_old FROM raw.obmalloc_page_qsbr_defer;
+CREATE OR REPLACE VIEW main.obmalloc_page_qsbr_cancel AS SELECT run_id, seq, ts, tid, 'obmalloc.page_qsbr_cancel' AS kind, page, goal_old FROM raw.obmalloc_page_qsbr_cancel;
+CREATE OR REPLACE VIEW main.obmalloc_segment_new AS SELECT run_id, seq, ts, tid, 'obmalloc.segment_new' AS kind, segment, thread FROM raw.obmalloc_segment_new;
+CREATE OR REPLACE VIEW main.obmalloc_segment_free AS SELECT run_id, seq, ts, tid, 'obmalloc.segment_free' AS kind, segment, thread FROM raw.obmalloc_segment_free;
+CREATE OR REPLACE VIEW main.obmalloc_segment_abandon AS SELECT run_id, seq, ts, tid, 'obmalloc.segment_abandon' AS kind, segment, thread FROM raw.obmalloc_segment_abandon;
+CREATE OR REPLACE VIEW main.obmalloc_segment_reclaim AS SELECT run_id, seq, ts, tid, 'obmalloc.segment_reclaim' AS kind, segment, thread FROM raw.obmalloc_segment_reclaim;
+CREATE OR REPLACE VIEW main.obmalloc_free_delayed AS SELECT run_id, seq, ts, tid, 'obmalloc.free_delayed' AS kind, block, size, goal, thread FROM raw.obmalloc_free_delayed;
+CREATE OR REPLACE VIEW main.obmalloc_process_delayed AS SELECT run_id, seq, ts, tid, 'obmalloc.process_delayed' AS kind, block, goal, thread, rd_seq FROM raw.obmalloc_process_delayed;
+CREATE OR REPLACE VIEW main.obmalloc_abandon_delayed AS SELECT run_id, seq, ts, tid, 'obmalloc.abandon_delayed' AS kind, thread, count FROM raw.obmalloc_abandon_delayed;
+CREATE OR REPLACE VIEW main.listobject_resize AS SELECT run_id, seq, ts, tid, 'listobject.resize' AS kind, obj, block, capacity, block_old, capacity_old, shared FROM raw.listobject_resize;
+CREATE OR REPLACE VIEW main.listobject_store AS SELECT run_id, seq, ts, tid, 'listobject.store' AS kind, obj, index, value, prev, ob_size FROM raw.listobject_store;
+CREATE OR REPLACE VIEW main.listobject_read AS SELECT run_id, seq, ts, tid, 'listobject.read' AS kind, obj, index, value, path, block FROM raw.listobject_read;
+CREATE OR REPLACE VIEW main.dictobject_resize AS SELECT run_id, seq, ts, tid, 'dictobject.resize' AS kind, obj, block, capacity, block_old, capacity_old, shared FROM raw.dictobject_resize;
+CREATE OR REPLACE VIEW main.dictobject_store AS SELECT run_id, seq, ts, tid, 'dictobject.store' AS kind, obj, index, value, prev, ob_size FROM raw.dictobject_store;
+CREATE OR REPLACE VIEW main.dictobject_read AS SELECT run_id, seq, ts, tid, 'dictobject.read' AS kind, obj, index, value, path, block FROM raw.dictobject_read;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -606,4 +899,58 @@ SELECT * FROM main.critical_section_end
 UNION ALL BY NAME
 SELECT * FROM main.critical_section_suspend
 UNION ALL BY NAME
-SELECT * FROM main.critical_section_resume;
+SELECT * FROM main.critical_section_resume
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_register
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_unregister
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_attach
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_detach
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_quiescent
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_advance
+UNION ALL BY NAME
+SELECT * FROM main.qsbr_poll
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_alloc
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_free
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_collect
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_page_new
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_page_free
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_page_qsbr_defer
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_page_qsbr_cancel
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_segment_new
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_segment_free
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_segment_abandon
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_segment_reclaim
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_free_delayed
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_process_delayed
+UNION ALL BY NAME
+SELECT * FROM main.obmalloc_abandon_delayed
+UNION ALL BY NAME
+SELECT * FROM main.listobject_resize
+UNION ALL BY NAME
+SELECT * FROM main.listobject_store
+UNION ALL BY NAME
+SELECT * FROM main.listobject_read
+UNION ALL BY NAME
+SELECT * FROM main.dictobject_resize
+UNION ALL BY NAME
+SELECT * FROM main.dictobject_store
+UNION ALL BY NAME
+SELECT * FROM main.dictobject_read;

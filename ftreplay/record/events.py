@@ -374,6 +374,235 @@ class CriticalSectionResume(Event, tag="critical_section.resume"):
     cs_mutex2: Optional[int]
 
 
+# -- qsbr.py: quiescent-state-based reclamation ------------------------------------------------
+class QsbrRegister(Event, tag="qsbr.register"):
+    """_Py_qsbr_reserve + _Py_qsbr_register: the thread takes a slot (offline, seq 0)."""
+
+    thread: int
+    slot: int
+
+
+class QsbrUnregister(Event, tag="qsbr.unregister"):
+    thread: int
+    slot: int
+
+
+class QsbrAttach(Event, tag="qsbr.attach"):
+    """_Py_qsbr_attach: online, seq = wr_seq.  (The envelope owns the name ``seq``.)"""
+
+    thread: int
+    qsbr_seq: int
+    qsbr_seq_old: int
+
+
+class QsbrDetach(Event, tag="qsbr.detach"):
+    """_Py_qsbr_detach: offline, seq = QSBR_OFFLINE (0)."""
+
+    thread: int
+    qsbr_seq: int
+    qsbr_seq_old: int
+
+
+class QsbrQuiescent(Event, tag="qsbr.quiescent"):
+    """_Py_qsbr_quiescent_state at a periodic check: seq = wr_seq (logged when it changes)."""
+
+    thread: int
+    qsbr_seq: int
+    qsbr_seq_old: int
+
+
+class QsbrAdvance(Event, tag="qsbr.advance"):
+    """_Py_qsbr_advance: wr_seq += QSBR_INCR; the new value is the goal."""
+
+    wr_seq: int
+    wr_seq_old: int
+    path: str  # 'free' (delayed free limits), 'page' (page bytes), 'deferred' (deferral count)
+
+
+class QsbrPoll(Event, tag="qsbr.poll"):
+    """_Py_qsbr_poll(goal): rd_seq is raised to the minimum seq of the online threads."""
+
+    goal: int
+    rd_seq: int
+    rd_seq_old: int
+    ok: bool
+    min_seq: int  # the minimum scanned (wr_seq when nobody else is online)
+
+
+# -- obmalloc.py: mimalloc heaps, pages and segments, delayed free ----------------------------------
+class ObmallocAlloc(Event, tag="obmalloc.alloc"):
+    block: int
+    size: int
+    heap: str  # 'mem', 'object', 'gc', 'gc_pre'
+    page: int
+    bin: int
+    block_size: int
+
+
+class ObmallocFree(Event, tag="obmalloc.free"):
+    """mi_free: 'local' on the owning thread (used - 1), 'xthread' onto the page's
+    xthread_free list (collected later by the owner)."""
+
+    block: int
+    size: int
+    heap: str
+    page: int
+    path: str  # 'local', 'xthread'
+    debug_fill: bool  # the freed block was filled with 0xDD (header words included)
+
+
+class ObmallocCollect(Event, tag="obmalloc.collect"):
+    """_mi_page_thread_free_collect: the owner takes the xthread frees of a page."""
+
+    page: int
+    count: int
+
+
+class ObmallocPageNew(Event, tag="obmalloc.page_new"):
+    """A page carved from free slices of a segment for one size class of one heap."""
+
+    page: int
+    heap: str
+    bin: int
+    block_size: int
+    capacity: int
+    segment: int
+
+
+class ObmallocPageFree(Event, tag="obmalloc.page_free"):
+    """_mi_page_free: the (all-free) page's slices go back to its segment."""
+
+    page: int
+    heap: str
+    bin: int
+    block_size: int
+    capacity: int
+    segment: int
+    goal: int  # the QSBR goal it waited for (0: none)
+    rd_seq: int
+
+
+class ObmallocPageQsbrDefer(Event, tag="obmalloc.page_qsbr_defer"):
+    """_PyMem_mi_page_maybe_free: an all-free object page waits for a QSBR goal."""
+
+    page: int
+    goal: int
+    goal_old: int
+
+
+class ObmallocPageQsbrCancel(Event, tag="obmalloc.page_qsbr_cancel"):
+    """_PyMem_mi_page_clear_qsbr on reuse by its own size class: the pending free is cancelled."""
+
+    page: int
+    goal_old: int
+
+
+class ObmallocSegmentNew(Event, tag="obmalloc.segment_new"):
+    segment: int
+    thread: int
+
+
+class ObmallocSegmentFree(Event, tag="obmalloc.segment_free"):
+    segment: int
+    thread: int
+
+
+class ObmallocSegmentAbandon(Event, tag="obmalloc.segment_abandon"):
+    """The exiting owner leaves a segment with live (or QSBR-held) pages in the pool."""
+
+    segment: int
+    thread: int  # the owner that left it
+
+
+class ObmallocSegmentReclaim(Event, tag="obmalloc.segment_reclaim"):
+    """A thread takes an abandoned segment; each page joins its heap of the same tag."""
+
+    segment: int
+    thread: int  # the new owner
+
+
+class ObmallocFreeDelayed(Event, tag="obmalloc.free_delayed"):
+    """_PyMem_FreeDelayed: the block joins a queue with a QSBR goal."""
+
+    block: int
+    size: int
+    goal: int
+    thread: int  # the queue: its thread, 0 = the interpreter's
+
+
+class ObmallocProcessDelayed(Event, tag="obmalloc.process_delayed"):
+    """process_queue: the head item's goal is reached; it is popped and freed."""
+
+    block: int
+    goal: int
+    thread: int  # the queue (0 = the interpreter's)
+    rd_seq: int
+
+
+class ObmallocAbandonDelayed(Event, tag="obmalloc.abandon_delayed"):
+    """_PyMem_AbandonDelayed: an exiting thread's queue is spliced onto the interpreter's."""
+
+    thread: int
+    count: int
+
+
+# -- listobject.py / dictobject.py: guest containers ---------------------------------------------
+class ListobjectResize(Event, tag="listobject.resize"):
+    """list_resize: a new item array replaces the old one (freed at once, or delayed if shared)."""
+
+    obj: int
+    block: int
+    capacity: int
+    block_old: int
+    capacity_old: int
+    shared: bool
+
+
+class ListobjectStore(Event, tag="listobject.store"):
+    """An item slot written under the list's critical section (append or assignment)."""
+
+    obj: int
+    index: int
+    value: int  # the item's obj id (0 = NULL)
+    prev: int
+    ob_size: int
+
+
+class ListobjectRead(Event, tag="listobject.read"):
+    """list_get_item_ref: 'lockfree' (_Py_TryXGetRef on the array) or 'locked'."""
+
+    obj: int
+    index: int
+    value: int
+    path: str
+    block: int  # the array read
+
+
+class DictobjectResize(Event, tag="dictobject.resize"):
+    obj: int
+    block: int
+    capacity: int
+    block_old: int
+    capacity_old: int
+    shared: bool
+
+
+class DictobjectStore(Event, tag="dictobject.store"):
+    obj: int
+    index: int  # the entry
+    value: int
+    prev: int
+    ob_size: int
+
+
+class DictobjectRead(Event, tag="dictobject.read"):
+    obj: int
+    index: int
+    value: int
+    path: str
+    block: int
+
+
 # Append-only.  The position is the kind id used on the hot path.
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
@@ -418,6 +647,33 @@ KINDS: tuple[type[Event], ...] = (
     CriticalSectionEnd,
     CriticalSectionSuspend,
     CriticalSectionResume,
+    QsbrRegister,
+    QsbrUnregister,
+    QsbrAttach,
+    QsbrDetach,
+    QsbrQuiescent,
+    QsbrAdvance,
+    QsbrPoll,
+    ObmallocAlloc,
+    ObmallocFree,
+    ObmallocCollect,
+    ObmallocPageNew,
+    ObmallocPageFree,
+    ObmallocPageQsbrDefer,
+    ObmallocPageQsbrCancel,
+    ObmallocSegmentNew,
+    ObmallocSegmentFree,
+    ObmallocSegmentAbandon,
+    ObmallocSegmentReclaim,
+    ObmallocFreeDelayed,
+    ObmallocProcessDelayed,
+    ObmallocAbandonDelayed,
+    ListobjectResize,
+    ListobjectStore,
+    ListobjectRead,
+    DictobjectResize,
+    DictobjectStore,
+    DictobjectRead,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -464,6 +720,33 @@ CRITICAL_SECTION_LOCKED = 38
 CRITICAL_SECTION_END = 39
 CRITICAL_SECTION_SUSPEND = 40
 CRITICAL_SECTION_RESUME = 41
+QSBR_REGISTER = 42
+QSBR_UNREGISTER = 43
+QSBR_ATTACH = 44
+QSBR_DETACH = 45
+QSBR_QUIESCENT = 46
+QSBR_ADVANCE = 47
+QSBR_POLL = 48
+OBMALLOC_ALLOC = 49
+OBMALLOC_FREE = 50
+OBMALLOC_COLLECT = 51
+OBMALLOC_PAGE_NEW = 52
+OBMALLOC_PAGE_FREE = 53
+OBMALLOC_PAGE_QSBR_DEFER = 54
+OBMALLOC_PAGE_QSBR_CANCEL = 55
+OBMALLOC_SEGMENT_NEW = 56
+OBMALLOC_SEGMENT_FREE = 57
+OBMALLOC_SEGMENT_ABANDON = 58
+OBMALLOC_SEGMENT_RECLAIM = 59
+OBMALLOC_FREE_DELAYED = 60
+OBMALLOC_PROCESS_DELAYED = 61
+OBMALLOC_ABANDON_DELAYED = 62
+LISTOBJECT_RESIZE = 63
+LISTOBJECT_STORE = 64
+LISTOBJECT_READ = 65
+DICTOBJECT_RESIZE = 66
+DICTOBJECT_STORE = 67
+DICTOBJECT_READ = 68
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 

@@ -20,6 +20,12 @@ from .state import (
     O_LOCAL,
     O_SHARED,
     O_TID,
+    P_GOAL,
+    P_USED,
+    P_XTHREAD,
+    Q_RD,
+    Q_WR,
+    QT_SEQ,
     T_PARKED,
     T_PHASE,
     T_STATE,
@@ -467,3 +473,184 @@ register("critical_section.locked", _cs_locked, _cs_locked_undo)
 register("critical_section.end", _cs_end, _cs_end_undo)
 register("critical_section.suspend", _cs_suspend, _cs_suspend_undo)
 register("critical_section.resume", _cs_resume, _cs_resume_undo)
+
+
+# -- QSBR (qsbr.py) ----------------------------------------------------------------------------------
+def _qsbr_register(st: State, e) -> None:
+    st.qsbr_threads[e.thread] = [e.slot, 0]
+
+
+def _qsbr_unregister(st: State, e) -> None:
+    del st.qsbr_threads[e.thread]
+
+
+def _qsbr_seq(st: State, e) -> None:
+    st.qsbr_threads[e.thread][QT_SEQ] = e.qsbr_seq
+
+
+def _qsbr_seq_undo(st: State, e) -> None:
+    st.qsbr_threads[e.thread][QT_SEQ] = e.qsbr_seq_old
+
+
+def _qsbr_advance(st: State, e) -> None:
+    st.qsbr[Q_WR] = e.wr_seq
+
+
+def _qsbr_advance_undo(st: State, e) -> None:
+    st.qsbr[Q_WR] = e.wr_seq_old
+
+
+def _qsbr_poll(st: State, e) -> None:
+    st.qsbr[Q_RD] = e.rd_seq
+
+
+def _qsbr_poll_undo(st: State, e) -> None:
+    st.qsbr[Q_RD] = e.rd_seq_old
+
+
+register("qsbr.register", _qsbr_register, _qsbr_unregister)
+register("qsbr.unregister", _qsbr_unregister, _qsbr_register)
+for _tag in ("qsbr.attach", "qsbr.detach", "qsbr.quiescent"):
+    register(_tag, _qsbr_seq, _qsbr_seq_undo)
+register("qsbr.advance", _qsbr_advance, _qsbr_advance_undo)
+register("qsbr.poll", _qsbr_poll, _qsbr_poll_undo)
+
+
+# -- the allocator (obmalloc.py) -------------------------------------------------------------------
+def _used(delta: int) -> tuple[Handler, Handler]:
+    def fwd(st: State, e) -> None:
+        st.pages[e.page][P_USED] += delta
+
+    def back(st: State, e) -> None:
+        st.pages[e.page][P_USED] -= delta
+
+    return fwd, back
+
+
+def _mi_free(st: State, e) -> None:
+    rec = st.pages[e.page]
+    if e.path == "local":
+        rec[P_USED] -= 1
+    else:
+        rec[P_XTHREAD] += 1
+
+
+def _mi_free_undo(st: State, e) -> None:
+    rec = st.pages[e.page]
+    if e.path == "local":
+        rec[P_USED] += 1
+    else:
+        rec[P_XTHREAD] -= 1
+
+
+def _collect(st: State, e) -> None:
+    rec = st.pages[e.page]
+    rec[P_USED] -= e.count
+    rec[P_XTHREAD] -= e.count
+
+
+def _collect_undo(st: State, e) -> None:
+    rec = st.pages[e.page]
+    rec[P_USED] += e.count
+    rec[P_XTHREAD] += e.count
+
+
+def _page_new(st: State, e) -> None:
+    st.pages[e.page] = [e.heap, e.bin, e.block_size, e.capacity, e.segment, 0, 0, 0]
+
+
+def _page_free(st: State, e) -> None:
+    del st.pages[e.page]
+
+
+def _page_free_undo(st: State, e) -> None:
+    st.pages[e.page] = [e.heap, e.bin, e.block_size, e.capacity, e.segment, 0, 0, 0]
+
+
+def _page_defer(st: State, e) -> None:
+    st.pages[e.page][P_GOAL] = e.goal
+
+
+def _page_defer_undo(st: State, e) -> None:
+    st.pages[e.page][P_GOAL] = e.goal_old
+
+
+def _page_cancel(st: State, e) -> None:
+    st.pages[e.page][P_GOAL] = 0
+
+
+def _page_cancel_undo(st: State, e) -> None:
+    st.pages[e.page][P_GOAL] = e.goal_old
+
+
+def _segment_owner(owner: Callable[[object], int], before: Callable[[object], int]) -> tuple[Handler, Handler]:
+    def fwd(st: State, e) -> None:
+        st.segments[e.segment] = owner(e)
+
+    def back(st: State, e) -> None:
+        st.segments[e.segment] = before(e)
+
+    return fwd, back
+
+
+def _segment_new(st: State, e) -> None:
+    st.segments[e.segment] = e.thread
+
+
+def _segment_free(st: State, e) -> None:
+    del st.segments[e.segment]
+
+
+def _segment_free_undo(st: State, e) -> None:
+    st.segments[e.segment] = e.thread
+
+
+def _free_delayed(st: State, e) -> None:
+    st.delayed.setdefault(e.thread, []).append([e.block, e.goal])
+
+
+def _free_delayed_undo(st: State, e) -> None:
+    q = st.delayed[e.thread]
+    q.pop()
+    if not q:
+        del st.delayed[e.thread]
+
+
+def _process_delayed(st: State, e) -> None:
+    q = st.delayed[e.thread]
+    del q[0]
+    if not q:
+        del st.delayed[e.thread]
+
+
+def _process_delayed_undo(st: State, e) -> None:
+    st.delayed.setdefault(e.thread, []).insert(0, [e.block, e.goal])
+
+
+def _abandon_delayed(st: State, e) -> None:
+    items = st.delayed.pop(e.thread)
+    st.delayed.setdefault(0, []).extend(items)
+
+
+def _abandon_delayed_undo(st: State, e) -> None:
+    q = st.delayed[0]
+    st.delayed[e.thread] = q[len(q) - e.count:]
+    del q[len(q) - e.count:]
+    if not q:
+        del st.delayed[0]
+
+
+register("obmalloc.alloc", *_used(1))
+register("obmalloc.free", _mi_free, _mi_free_undo)
+register("obmalloc.collect", _collect, _collect_undo)
+register("obmalloc.page_new", _page_new, _page_free)
+register("obmalloc.page_free", _page_free, _page_free_undo)
+register("obmalloc.page_qsbr_defer", _page_defer, _page_defer_undo)
+register("obmalloc.page_qsbr_cancel", _page_cancel, _page_cancel_undo)
+register("obmalloc.segment_new", _segment_new, _segment_free)
+register("obmalloc.segment_free", _segment_free, _segment_free_undo)
+register("obmalloc.segment_abandon", *_segment_owner(lambda e: 0, lambda e: e.thread))
+register("obmalloc.segment_reclaim", *_segment_owner(lambda e: e.thread, lambda e: 0))
+register("obmalloc.free_delayed", _free_delayed, _free_delayed_undo)
+register("obmalloc.process_delayed", _process_delayed, _process_delayed_undo)
+register("obmalloc.abandon_delayed", _abandon_delayed, _abandon_delayed_undo)

@@ -22,12 +22,19 @@ O_TYPE, O_SIZE, O_GC, O_BLOCK, O_TID, O_LOCAL, O_SHARED, O_GC_BITS = range(8)
 B_BUCKET, B_QUEUE, B_LOCAL = 0, 1, 2
 # critical-section entry, bottom to top: [cs address, tag bits of the word pointing at it, mutex, mutex2]
 CS_ADDR, CS_TAG, CS_MUTEX, CS_MUTEX2 = 0, 1, 2, 3
+# qsbr: [wr_seq, rd_seq] of the interpreter; qsbr_threads: tid -> [slot, seq] (seq 0 = offline)
+Q_WR, Q_RD = 0, 1
+QT_SLOT, QT_SEQ = 0, 1
+# page record: [heap tag name, bin, block_size, capacity, segment, used, xthread frees pending, qsbr goal]
+P_HEAP, P_BIN, P_BLOCK_SIZE, P_CAPACITY, P_SEGMENT, P_USED, P_XTHREAD, P_GOAL = range(8)
+QSBR_INITIAL = 1
 
 
 class State:
     __slots__ = (
         "seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure",
-        "objects", "brc", "eval_breaker", "critical_sections",
+        "objects", "brc", "eval_breaker", "critical_sections", "qsbr", "qsbr_threads", "pages", "segments",
+        "delayed",
     )
 
     def __init__(self) -> None:
@@ -45,6 +52,11 @@ class State:
         self.brc: dict[int, list] = {}  # tid -> brc record (threads registered in the BRC table)
         self.eval_breaker: dict[int, int] = {}  # tid -> tstate->eval_breaker (nonzero only)
         self.critical_sections: dict[int, list] = {}  # tid -> [entry, ...] bottom to top (nonempty only)
+        self.qsbr: list = [QSBR_INITIAL, QSBR_INITIAL]  # [wr_seq, rd_seq]
+        self.qsbr_threads: dict[int, list] = {}  # tid -> [slot, seq] (registered threads)
+        self.pages: dict[int, list] = {}  # page address -> page record (pages carved from a segment)
+        self.segments: dict[int, int] = {}  # segment address -> owner thread (0 = abandoned)
+        self.delayed: dict[int, list] = {}  # queue (tid, 0 = interpreter) -> [[block, goal], ...] (nonempty)
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -63,6 +75,11 @@ class State:
             "brc": {k: [v[0], list(v[1]), list(v[2])] for k, v in self.brc.items()},
             "eval_breaker": dict(self.eval_breaker),
             "critical_sections": {k: [list(e) for e in v] for k, v in self.critical_sections.items()},
+            "qsbr": list(self.qsbr),
+            "qsbr_threads": {k: list(v) for k, v in self.qsbr_threads.items()},
+            "pages": {k: list(v) for k, v in self.pages.items()},
+            "segments": dict(self.segments),
+            "delayed": {k: [list(e) for e in v] for k, v in self.delayed.items()},
         }
 
     @classmethod
@@ -83,6 +100,11 @@ class State:
         s.brc = {int(k): [v[0], list(v[1]), list(v[2])] for k, v in d.get("brc", {}).items()}
         s.eval_breaker = {int(k): v for k, v in d.get("eval_breaker", {}).items()}
         s.critical_sections = {int(k): [list(e) for e in v] for k, v in d.get("critical_sections", {}).items()}
+        s.qsbr = list(d.get("qsbr", [QSBR_INITIAL, QSBR_INITIAL]))
+        s.qsbr_threads = {int(k): list(v) for k, v in d.get("qsbr_threads", {}).items()}
+        s.pages = {int(k): list(v) for k, v in d.get("pages", {}).items()}
+        s.segments = {int(k): v for k, v in d.get("segments", {}).items()}
+        s.delayed = {int(k): [list(e) for e in v] for k, v in d.get("delayed", {}).items()}
         return s
 
     def copy(self) -> "State":
