@@ -10,7 +10,9 @@ The interpreter tests ``eval_breaker & _PY_EVAL_EVENTS_MASK`` at RESUME, JUMP_BA
 call returns and then calls ``_Py_HandlePending``; in the model, guest operations that
 stand for bytecodes call ``Runtime.check_eval_breaker`` (the load is part of the
 operation's own step).  ``handle_pending`` keeps CPython's order and so far acts on
-EXPLICIT_MERGE only; the GIL itself (take_gil/drop_gil) is not modelled yet.
+EXPLICIT_MERGE (BRC merges), then on QSBR's ``should_process`` (_PyMem_ProcessDelayed; a
+delayed free that advances the write sequence sets EXPLICIT_MERGE so the thread gets
+here); the GIL itself (take_gil/drop_gil) is not modelled yet.
 """
 
 from __future__ import annotations
@@ -64,5 +66,8 @@ def handle_pending(rt, tstate) -> int:
     if breaker & _PY_EVAL_EXPLICIT_MERGE_BIT:
         unset_eval_breaker_bit(rt, tstate, _PY_EVAL_EXPLICIT_MERGE_BIT)
         brc.merge_refcounts(rt, tstate)
+    q = tstate.qsbr
+    if q is not None and q.should_process:  # _Py_qsbr_should_process
+        rt.obmalloc.process_delayed(tstate)
     # (GC_SCHEDULED, JIT_INVALIDATE_COLD, GIL_DROP_REQUEST, ASYNC_EXCEPTION follow.)
     return 0

@@ -51,6 +51,7 @@ from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, ATOMIC_STORE_NS, GUEST_OP
 from ..sim.engine import FatalError, GuestFailure
 from . import brc
 from .lock import PyMutex
+from .obmalloc import _Py_MIMALLOC_HEAP_GC, _Py_MIMALLOC_HEAP_GC_PRE, _Py_MIMALLOC_HEAP_OBJECT
 
 _Py_UNOWNED_TID = 0
 _Py_REF_SHARED_SHIFT = 2
@@ -98,11 +99,14 @@ class PyObject:
 
     __slots__ = (
         "rt", "obj", "type", "size", "gc", "addr", "name", "ob_tid", "ob_flags", "_ob_mutex", "ob_gc_bits",
-        "ob_ref_local", "ob_ref_shared", "alive", "tp_dealloc", "merging",
+        "ob_ref_local", "ob_ref_shared", "alive", "tp_dealloc", "merging", "alloc_id", "page",
     )
 
-    def __init__(self, rt, obj: int, type: str, size: int, gc: bool, addr: int, tid: int, name: str = "") -> None:
+    def __init__(self, rt, obj: int, type: str, size: int, gc: bool, addr: int, tid: int, name: str = "",
+                 alloc_id: int = 0, page=None) -> None:
         self.rt = rt
+        self.alloc_id = alloc_id  # the allocation this object lives in (obmalloc.Block)
+        self.page = page
         self.obj = obj
         self.type = type
         self.size = size
@@ -151,8 +155,16 @@ class PyObject:
         Py_DECREF(self)
 
     def try_incref(self) -> bool:
-        """_Py_TryIncref: a lock-free reader's incref; fails once the count may be zero."""
-        self.rt.check_eval_breaker()
+        """_Py_TryIncref: a lock-free reader's incref; fails once the count may be zero.
+        Part of the bytecode that loaded the pointer (no periodic check of its own); it
+        works on whatever header now lives at the object's address (obmalloc.header_at)."""
+        target = self.rt.obmalloc.header_at(self, "TryIncref")
+        if target is not self:
+            # The block holds another object of the same size class now: the incref lands
+            # on it, and the reader sees it is not the object it meant.
+            if try_incref(target):
+                Py_DECREF(target)
+            return False
         return try_incref(self)
 
     def refcnt(self) -> int:
@@ -196,16 +208,23 @@ def _freed(op: PyObject, what: str) -> None:
 
 
 # -- creation -----------------------------------------------------------------------------------
-def new_object(rt, type: str = "object", size: int = SIZEOF_PYOBJECT, gc: bool = False, name: str = "") -> PyObject:
+def new_object(rt, type: str = "object", size: int = SIZEOF_PYOBJECT, gc: bool = False, name: str = "",
+               preheader: bool = False) -> PyObject:
     """Allocate and initialise an object (PyObject_Malloc + new_reference) owned by the caller."""
     eng = rt.engine
     ts = eng.cur.tstate
     if ts is not None and not ts.brc.tid:
         brc.init_thread(rt, ts)  # deferred from bind (brc.py)
-    block = rt.alloc(size, name)
+    # PyObject_Malloc / _PyObject_MallocWithType: the heap follows the type's GC flags.
+    tag = (_Py_MIMALLOC_HEAP_GC_PRE if preheader else _Py_MIMALLOC_HEAP_GC) if gc else _Py_MIMALLOC_HEAP_OBJECT
+    blk = rt.obmalloc.malloc(tag, size)
+    block = blk.addr
+    if name:
+        rt.label(block, name)
     eng.point(GUEST_OP_NS)
     rt.next_obj += 1
-    op = PyObject(rt, rt.next_obj, type, size, gc, block, eng.tid, name)
+    op = PyObject(rt, rt.next_obj, type, size, gc, block, eng.tid, name, blk.alloc_id, blk.page)
+    blk.obj = op
     rt.objects[op.obj] = op
     rt.emit(OBJECT_NEW, op.obj, type, size, gc, block, op.ob_tid)
     return op
@@ -413,7 +432,7 @@ def try_incref_shared(op: PyObject) -> bool:
         eng.point(ATOMIC_RMW_NS)
         if op.ob_ref_shared == shared:
             if not op.alive:
-                _freed(op, "_Py_TryIncRefShared")
+                raise GuestFailure("use_after_free", rt.obmalloc.describe_dead_header(op, "_Py_TryIncRefShared"))
             new_shared = shared + _SHARED_ONE
             op.ob_ref_shared = new_shared
             local = op.ob_ref_local
@@ -462,3 +481,4 @@ def dealloc(op: PyObject) -> None:
             op.ob_ref_shared, op.ob_gc_bits)
     if op.tp_dealloc is not None:
         op.tp_dealloc(op)
+    rt.obmalloc.free(op.addr)  # PyObject_Free

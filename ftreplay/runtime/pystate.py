@@ -8,9 +8,13 @@
 HEAD_LOCK is ``runtime->interpreters.mutex``, a PyMutex taken with _Py_LOCK_DONT_DETACH:
 a thread blocked on it stays ATTACHED.  It guards the interpreter and thread lists.
 
-Cross-mechanism calls where CPython makes them: PyThreadState_Clear drains the thread's
-BRC queue and leaves the table (it joins at its first object, see brc.py); detach suspends
-the critical sections first, attach resumes the top one last.
+Cross-mechanism calls where CPython makes them: new_threadstate reserves a QSBR slot before
+HEAD_LOCK and registers it after; PyThreadState_Clear drains the thread's BRC queue and leaves
+the table (it joins at its first object, see brc.py), hands its delayed frees to the
+interpreter (_PyMem_AbandonDelayed) and abandons its mimalloc heaps; detach suspends the
+critical sections first and goes QSBR-offline, attach comes online and resumes the top
+critical section last; _PyThreadState_DeleteCurrent goes offline before unlinking and
+unregisters its QSBR slot after.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from ..record.events import PYSTATE_ATTACH, PYSTATE_DELETE_THREAD, PYSTATE_DETAC
 from ..sim.clock import ATOMIC_RMW_NS, ATOMIC_STORE_NS
 from ..sim.engine import FatalError
 from . import brc, critical_section
+from . import qsbr as _qsbr
 from .lock import DONT_DETACH, PyMutex
+from .obmalloc import DelayedQueue
 
 
 class ThreadStatus(IntEnum):
@@ -45,7 +51,7 @@ class ThreadState:
     __slots__ = (
         "id", "interp", "state", "sim", "eval_breaker", "critical_section", "holds_gil",
         "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr", "phase",
-        "brc", "c_stack", "cs_frames",
+        "brc", "c_stack", "cs_frames", "qsbr", "mimalloc", "mem_free_queue",
     )
 
     def __init__(self, interp: "InterpreterState", tid: int, addr: int) -> None:
@@ -68,6 +74,9 @@ class ThreadState:
         # live ones by slot (critical_section.py).
         self.c_stack = 0
         self.cs_frames: list = []
+        self.qsbr: Optional[_qsbr.QsbrThreadState] = None  # tstate->qsbr (its slot)
+        self.mimalloc = None  # tstate->mimalloc (obmalloc.ThreadMimalloc), bound on first use
+        self.mem_free_queue = DelayedQueue(tid)  # _PyThreadStateImpl.mem_free_queue
 
     def __repr__(self) -> str:
         return f"<tstate {self.id} {STATE_NAMES[self.state]}>"
@@ -79,7 +88,15 @@ class InterpreterState:
         self.id = interp_id
         self.threads: list[ThreadState] = []  # head first, like the C list
         self.finalizing = 0
-        self.brc = brc.BrcState(runtime.rt)  # interp->brc
+        rt = runtime.rt
+        self.brc = brc.BrcState(rt)  # interp->brc
+        name = f"interp{interp_id}"
+        self.qsbr = _qsbr.QsbrShared(rt, name)  # interp->qsbr
+        self.abandoned_pool: list = []  # interp->mimalloc.abandoned_pool (segments)
+        self.mem_free_queue = DelayedQueue(0)  # interp->mem_free_queue
+        self.mem_free_queue_mutex = PyMutex(rt, rt.alloc(8, f"{name}.mem_free_queue.mutex"),
+                                            f"{name}.mem_free_queue.mutex")
+        self.mem_free_queue_has_work = False
 
 
 class RuntimeState:
@@ -110,6 +127,7 @@ class RuntimeState:
         """new_threadstate: allocate, then under HEAD_LOCK take an id and link at the head."""
         rt = self.rt
         addr = rt.alloc(64, "")
+        slot = _qsbr.reserve(rt, interp.qsbr)
         self.head_lock()
         tid = self.next_unique_id
         self.next_unique_id = tid + 1
@@ -119,6 +137,8 @@ class RuntimeState:
         self.all_tstates.append(ts)
         rt.emit(PYSTATE_NEW_THREAD, ts.id, interp.id, STATE_NAMES[ts.state])
         self.head_unlock()
+        # Must be called with HEAD_LOCK released to avoid lock-ordering deadlocks.
+        _qsbr.register(rt, interp.qsbr, ts, slot)
         return ts
 
     def bind(self, ts: ThreadState, sim) -> None:
@@ -128,8 +148,12 @@ class RuntimeState:
         ts.bound = True
 
     def clear(self, ts: ThreadState) -> None:
-        """PyThreadState_Clear (the parts modelled): leave the BRC table, merging what is queued."""
-        brc.remove_thread(self.rt, ts)
+        """PyThreadState_Clear (the parts modelled): leave the BRC table, merging what is
+        queued; hand the delayed frees to the interpreter; abandon the mimalloc heaps."""
+        rt = self.rt
+        brc.remove_thread(rt, ts)
+        rt.obmalloc.abandon_delayed(ts)
+        rt.obmalloc.abandon(ts)
         ts.cleared = True
 
     def delete_current(self, ts: ThreadState) -> None:
@@ -138,12 +162,15 @@ class RuntimeState:
         rt = self.rt
         if not ts.cleared:
             self.clear(ts)
+        if ts.qsbr is not None and ts.qsbr.seq != _qsbr.QSBR_OFFLINE:
+            _qsbr.detach(rt, ts.qsbr, ts.id)
         self.head_lock()
         rt.engine.point(ATOMIC_STORE_NS)
         ts.interp.threads.remove(ts)
         ts.phase = "deleted"
         rt.emit(PYSTATE_DELETE_THREAD, ts.id, ts.interp.id)
         self.head_unlock()
+        _qsbr.unregister(rt, ts.interp.qsbr, ts)
         cur = rt.engine.cur
         if cur.tstate is ts:
             cur.tstate = None  # current_fast_clear
@@ -165,6 +192,8 @@ class RuntimeState:
         ts.state = ATTACHED
         rt.emit(PYSTATE_ATTACH, ts.id, "detached", "attached")
         ts.active = True
+        if ts.qsbr is not None:
+            _qsbr.attach(rt, ts.qsbr, ts.interp.qsbr, ts.id)
         if ts.critical_section:
             critical_section.resume(rt, ts)  # may block
 
@@ -178,6 +207,8 @@ class RuntimeState:
             raise FatalError(f"detaching thread state {ts.id} that is not the current one")
         if ts.critical_section:
             critical_section.suspend_all(rt, ts)
+        if ts.qsbr is not None:
+            _qsbr.detach(rt, ts.qsbr, ts.id)
         ts.active = False
         eng.point(ATOMIC_STORE_NS)
         ts.state = DETACHED

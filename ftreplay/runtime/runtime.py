@@ -18,8 +18,10 @@ from ..sim.clock import GUEST_OP_NS
 from ..sim.engine import Engine
 from . import ceval_gil
 from . import object as pyobject
+from . import qsbr as _qsbr
 from .critical_section import CriticalSection, stack_record
 from .lock import OnceFlag, PyEvent, PyMutex, RawMutex, RecursiveMutex, RWMutex, SeqLock
+from .obmalloc import HEAP_NAMES, Obmalloc
 from .parking_lot import ParkingLot
 from .pystate import STATE_NAMES, RuntimeState
 from .threadmodule import ThreadModule
@@ -85,12 +87,20 @@ class Runtime:
         self.failure: Optional[list] = None  # [reason, message, seq] once the run failed
         self.objects: dict[int, pyobject.PyObject] = {}  # live objects by obj id
         self.next_obj = 0  # the last obj id handed out (never reused)
+        rec = getattr(emit, "__self__", None)
+        self._rec = rec if hasattr(rec, "seq") else None
+        self.obmalloc = Obmalloc(self)
         self.parking_lot = ParkingLot(self)
         self.pystate = RuntimeState(self)
         self.threads = ThreadModule(self)
 
     def bugs_on(self, name: str) -> bool:
         return name in self.bugs
+
+    def seq_next(self) -> int:
+        """The seq the next event will get (-1 when not recording)."""
+        rec = self._rec
+        return rec.seq if rec is not None else -1
 
     # -- addresses ------------------------------------------------------------------------
     def alloc(self, size: int, label: str = "") -> int:
@@ -155,11 +165,16 @@ class Runtime:
         return CriticalSection(self, a, b)
 
     def check_eval_breaker(self) -> None:
-        """The interpreter's eval-breaker test at a bytecode boundary (_Py_HandlePending when
-        an event bit is set).  The relaxed load is part of the calling operation's step."""
+        """_CHECK_PERIODIC at a bytecode boundary: a QSBR quiescent state, then
+        _Py_HandlePending when an event bit is set.  The relaxed load of the eval breaker is
+        part of the calling operation's step."""
         ts = self.engine.cur.tstate
-        if ts is not None and ts.eval_breaker & ceval_gil._PY_EVAL_EVENTS_MASK:
-            ceval_gil.handle_pending(self, ts)
+        if ts is not None:
+            q = ts.qsbr
+            if q is not None and q.seq != ts.interp.qsbr.wr_seq:
+                _qsbr.quiescent_state(self, q, ts.interp.qsbr, ts.id)
+            if ts.eval_breaker & ceval_gil._PY_EVAL_EVENTS_MASK:
+                ceval_gil.handle_pending(self, ts)
 
     def start_thread(self, fn: Callable, *args: Any, name: str = "", daemon: bool = False):
         """threading.Thread(target=fn, args=args).start(); returns an object with join()."""
@@ -171,7 +186,7 @@ class Runtime:
         eng = self.engine
         eng.point(GUEST_OP_NS)
         ts = eng.cur.tstate
-        if ts is not None and ts.eval_breaker:
+        if ts is not None and (ts.eval_breaker or (ts.qsbr is not None and ts.qsbr.seq != ts.interp.qsbr.wr_seq)):
             self.check_eval_breaker()
         if ns > 0:
             me = eng.cur
@@ -205,6 +220,20 @@ class Runtime:
                 st.critical_sections[ts.id] = stack_record(ts)
         for op in self.objects.values():
             st.objects[op.obj] = op.record()
+        interp = self.pystate.main_interp
+        st.qsbr = [interp.qsbr.wr_seq, interp.qsbr.rd_seq]
+        for ts in self.pystate.all_tstates:
+            if ts.qsbr is not None:
+                st.qsbr_threads[ts.id] = [ts.qsbr.index, ts.qsbr.seq]
+            if ts.mem_free_queue.items:
+                st.delayed[ts.id] = [[a, g] for a, g, _ in ts.mem_free_queue.items]
+        if interp.mem_free_queue.items:
+            st.delayed[0] = [[a, g] for a, g, _ in interp.mem_free_queue.items]
+        for seg in self.obmalloc.segments.values():
+            st.segments[seg.addr] = seg.thread_id
+            for p in seg.pages:
+                st.pages[p.addr] = [HEAP_NAMES[p.tag], p.bin, p.block_size, p.capacity, seg.addr, p.used,
+                                    len(p.xthread_free), p.qsbr_goal]
         for p in self.prims:
             p.snapshot_into(st)
         for b in self.parking_lot.buckets:

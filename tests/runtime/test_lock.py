@@ -203,12 +203,12 @@ def test_short_hold_with_a_second_waiter_keeps_has_parked(run_guest):
 
     r = run_guest(guest).ok()
     m = box["m"]
-    assert box["parked"] == box["waiters"]
+    assert sorted(box["parked"]) == sorted(box["waiters"])  # both parked (in either order)
     first = [e for e in r.of("lock.release", mutex=m.addr) if e.via == "slow"][0]
     assert (first.tid, first.handoff_to) == (1, None)
     assert (first.bits_old, first.bits_new) == (_Py_LOCKED | _Py_HAS_PARKED, _Py_HAS_PARKED)
     [unpark] = [e for e in r.of("parking_lot.unpark", addr=m.addr) if e.seq < first.seq]
-    assert (unpark.woken, unpark.has_more, unpark.mode) == (box["waiters"][0], True, "one")
+    assert (unpark.woken, unpark.has_more, unpark.mode) == (box["parked"][0], True, "one")  # FIFO
 
 
 def test_short_hold_allows_barging(run_guest, test_seed):
