@@ -26,6 +26,27 @@ BUGS: dict[str, Bug] = {
             "Thread.join acquires and releases the joined thread's _tstate_lock, then _stop() asserts the lock "
             "is unlocked; a second joiner that acquires it in between makes the assertion fail.",
         ),
+        Bug(
+            "free_delayed_without_qsbr",
+            "lockfree_read",
+            "gh-115103 (QSBR #115180, delayed free #115367)",
+            "_PyMem_FreeDelayed frees at once: a shared list's old item array goes back to the allocator while "
+            "a lock-free reader still reads it.",
+        ),
+        Bug(
+            "mimalloc_page_immediate_reuse",
+            "lockfree_read",
+            "gh-115103 (delayed page reuse #115435)",
+            "An emptied mimalloc object page is freed at once instead of waiting for a QSBR goal, so its memory "
+            "is re-carved for another size class or heap while a reader still TryIncrefs an object there.",
+        ),
+        Bug(
+            "debug_fill_refcount_fields",
+            "lockfree_read",
+            "gh-115491 (#115573)",
+            "The debug allocator fills freed object blocks with 0xDD including ob_tid/ob_ref_local/"
+            "ob_ref_shared, so a racing _Py_TryIncref sees a non-zero count and increments freed memory.",
+        ),
     )
 }
 

@@ -686,6 +686,33 @@ class Obmalloc:
         interp.mem_free_queue_has_work = bool(iq.items)
         interp.mem_free_queue_mutex.unlock()
 
+    # -- consistency ---------------------------------------------------------------------------
+    def check_invariants(self) -> None:
+        """The allocator's own invariants (spec memory.md section 4); ``invariant`` failure
+        on the first that does not hold."""
+        live_by_page: dict[int, int] = {}
+        for blk in self.blocks.values():
+            if blk.live:
+                if not blk.page.alive:
+                    self._invariant(f"live block 0x{blk.addr:x} on freed {blk.page!r}")
+                live_by_page[id(blk.page)] = live_by_page.get(id(blk.page), 0) + 1
+        for seg in self.segments.values():
+            for page in seg.pages:
+                if page.next_fresh != page.used + len(page.free) + len(page.local_free):
+                    self._invariant(f"{page!r}: {page.next_fresh} carved != used {page.used} + free lists")
+                if live_by_page.get(id(page), 0) != page.used - len(page.xthread_free):
+                    self._invariant(f"{page!r}: used {page.used} - xthread {len(page.xthread_free)} != live "
+                                    f"{live_by_page.get(id(page), 0)}")
+                if page.qsbr_goal and page.used:
+                    self._invariant(f"{page!r} holds a QSBR goal but has {page.used} blocks in use")
+                if page.heap is not None and page.heap.tag != page.tag:
+                    self._invariant(f"{page!r} sits in a heap of tag {page.heap.tag}")
+                if page.heap is not None and seg.thread_id != page.heap.tm.tstate.id:
+                    self._invariant(f"{page!r} is in T{page.heap.tm.tstate.id}'s heap, its segment is T{seg.thread_id}'s")
+
+    def _invariant(self, msg: str) -> None:
+        raise GuestFailure("invariant", f"allocator: {msg}")
+
     # -- guest reads: the use-after-free checker ----------------------------------------------------
     def check_read(self, addr: int, alloc_id: int, what: str) -> None:
         """A guest read of a block it holds a pointer to: fails the run unless the block is

@@ -65,6 +65,33 @@ class GuestVar:
         rt.emit(GUEST_STORE, self.addr, _code(value), _code(prev))
 
 
+class MemBlock:
+    """A PyMem_Malloc buffer held by guest code."""
+
+    __slots__ = ("rt", "addr", "alloc_id", "size")
+
+    def __init__(self, rt: "Runtime", addr: int, alloc_id: int, size: int) -> None:
+        self.rt = rt
+        self.addr = addr
+        self.alloc_id = alloc_id
+        self.size = size
+
+    def read(self) -> None:
+        """Touch the buffer: use_after_free if it was freed meanwhile."""
+        self.rt.engine.point(GUEST_OP_NS)
+        self.rt.obmalloc.check_read(self.addr, self.alloc_id, "read buffer")
+
+    def free(self) -> None:
+        """PyMem_Free."""
+        self.rt.check_eval_breaker()
+        self.rt.obmalloc.free(self.addr)
+
+    def free_delayed(self) -> None:
+        """_PyMem_FreeDelayed: freed once lock-free readers can no longer hold it."""
+        self.rt.check_eval_breaker()
+        self.rt.obmalloc.free_delayed(self.addr, self.size)
+
+
 def _code(v: Any) -> int:
     """The int an event records for a guest value: ints as is, None as 0, objects by address."""
     if v is None:
@@ -149,15 +176,37 @@ class Runtime:
         immortal: bool = False,
         dealloc: Optional[Callable[[pyobject.PyObject], None]] = None,
         name: str = "",
+        preheader: bool = False,
     ) -> pyobject.PyObject:
         """A new object owned by the calling thread (refcount 1, in ob_ref_local).
         ``dealloc(obj)`` runs as its tp_dealloc; ``immortal`` makes it immortal at once."""
         self.check_eval_breaker()
-        op = pyobject.new_object(self, type, size, gc, name)
+        op = pyobject.new_object(self, type, size, gc, name, preheader)
         op.tp_dealloc = dealloc
         if immortal:
             pyobject.set_immortal(op)
         return op
+
+    def new_list(self, name: str = "") -> "PyList":
+        """A list (listobject.py): append/store/pop/clear under its critical section,
+        ``get_item_ref`` lock-free once shared."""
+        from .listobject import PyList
+
+        self.check_eval_breaker()
+        return PyList(self, name)
+
+    def new_dict(self, name: str = "") -> "PyDict":
+        """A dict with string keys (dictobject.py); ``get_ref`` reads without the lock."""
+        from .dictobject import PyDict
+
+        self.check_eval_breaker()
+        return PyDict(self, name)
+
+    def malloc(self, size: int) -> "MemBlock":
+        """PyMem_Malloc(size): a raw buffer on the calling thread's mem heap."""
+        self.check_eval_breaker()
+        blk = self.obmalloc.malloc(0, size)
+        return MemBlock(self, blk.addr, blk.alloc_id, size)
 
     def critical_section(self, a: Any, b: Any = None) -> CriticalSection:
         """``with rt.critical_section(a):`` / ``with rt.critical_section(a, b):``: the
