@@ -1,4 +1,5 @@
-"""``ftreplay bench``: throughput of the event path on a large, contended mutex_counter run.
+"""``ftreplay bench``: throughput of the event path on a large ``stress`` run (locks, objects
+with cross-thread refcounts, shared lists read without locks, allocation, QSBR).
 
 - simulate_events_per_s: the model and scheduler with a null sink (rows built, nothing encoded)
 - record_events_per_s: simulate + encode + write the log + ingest into a fresh store, end to end
@@ -24,8 +25,9 @@ from .record.log import FileSink, NullSink, read_log
 from .record.session import execute, make_meta
 from .record.store import Store
 
-FULL = {"threads": 8, "iterations": 40_000}
-QUICK = {"threads": 4, "iterations": 1_500}
+SCENARIO = "stress"
+FULL = {"threads": 8, "iterations": 3_000}
+QUICK = {"threads": 4, "iterations": 150}
 
 
 def _timed(fn) -> tuple[float, Any]:
@@ -37,10 +39,7 @@ def _timed(fn) -> tuple[float, Any]:
 
 def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
     args = QUICK if quick else FULL
-    meta = make_meta(
-        "mutex_counter", seed=1, strategy="random",
-        args={k: str(v) for k, v in args.items()} | {"work_ns": "0"},
-    )
+    meta = make_meta(SCENARIO, seed=1, strategy="random", args={k: str(v) for k, v in args.items()})
     with tempfile.TemporaryDirectory(prefix="ftreplay-bench-") as tmp:
         log = os.path.join(tmp, "bench.ftlog")
         t_sim, sim = _timed(lambda: execute(meta, NullSink()))
@@ -69,7 +68,7 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         replay = _replay_metrics(db, quick)
     assert events == sim.end.events
     return {
-        "scenario": "mutex_counter",
+        "scenario": SCENARIO,
         "args": args,
         "events": events,
         "simulate_events_per_s": round(events / t_sim),

@@ -53,6 +53,46 @@ CREATE TABLE IF NOT EXISTS lock_holds (
     hold_ns BIGINT,
     via VARCHAR
 );
+CREATE TABLE IF NOT EXISTS object_lifetimes (
+    run_id VARCHAR NOT NULL,
+    obj BIGINT,
+    type VARCHAR,
+    size BIGINT,
+    gc BOOLEAN,
+    block BIGINT,
+    creator_tid BIGINT,
+    new_seq BIGINT,
+    new_ts BIGINT,
+    dealloc_seq BIGINT,
+    dealloc_ts BIGINT,
+    dealloc_tid BIGINT,
+    increfs BIGINT,
+    decrefs BIGINT,
+    shared_ops BIGINT,
+    first_shared_seq BIGINT,
+    disown_seq BIGINT,
+    queued_seq BIGINT,
+    queued_to BIGINT,
+    merged_seq BIGINT,
+    try_increfs_failed BIGINT,
+    block_freed_seq BIGINT,
+    block_reused_seq BIGINT,
+    block_reused_by BIGINT
+);
+CREATE TABLE IF NOT EXISTS refcount_history (
+    run_id VARCHAR NOT NULL,
+    obj BIGINT,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    kind VARCHAR,
+    path VARCHAR,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    refcnt BIGINT,
+    shared_count BIGINT,
+    flags BIGINT
+);
 CREATE TABLE IF NOT EXISTS raw.run_failure (
     run_id VARCHAR NOT NULL,
     seq BIGINT,
@@ -252,7 +292,8 @@ CREATE TABLE IF NOT EXISTS raw.run_label (
     ts BIGINT,
     tid BIGINT,
     addr BIGINT,
-    label VARCHAR
+    label VARCHAR,
+    label_old VARCHAR
 );
 CREATE TABLE IF NOT EXISTS raw.object_new (
     run_id VARCHAR NOT NULL,
@@ -768,7 +809,7 @@ CREATE OR REPLACE VIEW main.lock_seq_read AS SELECT run_id, seq, ts, tid, 'lock.
 CREATE OR REPLACE VIEW main.lock_recursive AS SELECT run_id, seq, ts, tid, 'lock.recursive' AS kind, mutex, op, level, owner FROM raw.lock_recursive;
 CREATE OR REPLACE VIEW main.guest_load AS SELECT run_id, seq, ts, tid, 'guest.load' AS kind, addr, value FROM raw.guest_load;
 CREATE OR REPLACE VIEW main.guest_store AS SELECT run_id, seq, ts, tid, 'guest.store' AS kind, addr, value, prev FROM raw.guest_store;
-CREATE OR REPLACE VIEW main.run_label AS SELECT run_id, seq, ts, tid, 'run.label' AS kind, addr, label FROM raw.run_label;
+CREATE OR REPLACE VIEW main.run_label AS SELECT run_id, seq, ts, tid, 'run.label' AS kind, addr, label, label_old FROM raw.run_label;
 CREATE OR REPLACE VIEW main.object_new AS SELECT run_id, seq, ts, tid, 'object.new' AS kind, obj, type, size, gc, block, ob_tid FROM raw.object_new;
 CREATE OR REPLACE VIEW main.object_incref AS SELECT run_id, seq, ts, tid, 'object.incref' AS kind, obj, path, ob_ref_local, ob_ref_shared, refcnt, ob_ref_local_old, ob_ref_shared_old FROM raw.object_incref;
 CREATE OR REPLACE VIEW main.object_decref AS SELECT run_id, seq, ts, tid, 'object.decref' AS kind, obj, path, ob_ref_local, ob_ref_shared, refcnt, ob_ref_local_old, ob_ref_shared_old FROM raw.object_decref;

@@ -53,3 +53,39 @@ LANES_BY_TIME = _lanes_sql("start_ts", "end_ts")
 
 # How many events of a run match a watch predicate (the predicate is the user's SQL).
 WATCH_COUNT = "SELECT count(*) FROM events WHERE run_id = $run AND ({predicate})"
+
+# -- objects (the TUI's Objects panel and object biographies) ------------------------------------
+# Object names: an object is named by the label its block was given between the creation of
+# the block's previous object and of its next one (the latest such label), so a reused block
+# does not pass its name on.
+OBJECT_NAMES = """
+WITH born AS (
+    SELECT obj, block, seq,
+           lag(seq, 1, -1) OVER (PARTITION BY block ORDER BY seq) AS prev_seq,
+           lead(seq, 1, 9223372036854775807) OVER (PARTITION BY block ORDER BY seq) AS next_seq
+    FROM object_new WHERE run_id = $run
+)
+SELECT b.obj, arg_max(l.label, l.seq) AS label
+FROM born b JOIN run_label l ON l.run_id = $run AND l.addr = b.block AND l.seq > b.prev_seq AND l.seq < b.next_seq
+GROUP BY b.obj
+ORDER BY b.obj
+LIMIT 100000
+"""
+
+# One object's creation: seq, type and block (no row: the run never created it).
+OBJECT_BORN = """
+SELECT seq, type, block FROM object_new WHERE run_id = $run AND obj = $obj ORDER BY seq LIMIT 1
+"""
+
+# The object created at a block nearest the cursor $at: the latest created at or before $at,
+# else the first created after it (a block is reused once its object is freed).
+OBJECT_AT_BLOCK = """
+SELECT obj FROM object_new WHERE run_id = $run AND block = $block
+ORDER BY seq > $at, CASE WHEN seq <= $at THEN -seq ELSE seq END
+LIMIT 1
+"""
+
+# An object's biography: the seqs of the events whose obj column is it, in order.
+OBJECT_EVENTS = """
+SELECT seq FROM events WHERE run_id = $run AND obj = $obj ORDER BY seq
+"""

@@ -171,6 +171,7 @@ class RunLabel(Event, tag="run.label"):
 
     addr: int
     label: str
+    label_old: Optional[str] = None  # the label it replaces (a reused block), for undo
 
 
 # -- object.py: the free-threaded object header (biased reference counting) ------------------

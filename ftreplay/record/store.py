@@ -63,6 +63,53 @@ def default_db() -> str:
     return os.environ.get("FTREPLAY_DB") or DEFAULT_DB
 
 
+OBJECT_LIFETIMES_COLUMNS = (
+    ("run_id", "VARCHAR NOT NULL"),
+    ("obj", "BIGINT"),
+    ("type", "VARCHAR"),
+    ("size", "BIGINT"),
+    ("gc", "BOOLEAN"),
+    ("block", "BIGINT"),
+    ("creator_tid", "BIGINT"),
+    ("new_seq", "BIGINT"),
+    ("new_ts", "BIGINT"),
+    ("dealloc_seq", "BIGINT"),
+    ("dealloc_ts", "BIGINT"),
+    ("dealloc_tid", "BIGINT"),
+    ("increfs", "BIGINT"),
+    ("decrefs", "BIGINT"),
+    ("shared_ops", "BIGINT"),
+    ("first_shared_seq", "BIGINT"),
+    ("disown_seq", "BIGINT"),
+    ("queued_seq", "BIGINT"),
+    ("queued_to", "BIGINT"),
+    ("merged_seq", "BIGINT"),
+    ("try_increfs_failed", "BIGINT"),
+    ("block_freed_seq", "BIGINT"),
+    ("block_reused_seq", "BIGINT"),
+    ("block_reused_by", "BIGINT"),
+)
+
+REFCOUNT_HISTORY_COLUMNS = (
+    ("run_id", "VARCHAR NOT NULL"),
+    ("obj", "BIGINT"),
+    ("seq", "BIGINT"),
+    ("ts", "BIGINT"),
+    ("tid", "BIGINT"),
+    ("kind", "VARCHAR"),
+    ("path", "VARCHAR"),
+    ("ob_ref_local", "BIGINT"),
+    ("ob_ref_shared", "BIGINT"),
+    ("refcnt", "BIGINT"),
+    ("shared_count", "BIGINT"),
+    ("flags", "BIGINT"),
+)
+
+
+def _table_ddl(name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n    " + ",\n    ".join(f"{n} {t}" for n, t in columns) + "\n);"
+
+
 def kind_columns(kind_id: int) -> list[tuple[str, str]]:
     return [(name, _SQL_TYPE[c]) for name, c in zip(FIELDS[kind_id], CODECS[kind_id])]
 
@@ -82,6 +129,8 @@ def ddl() -> str:
         "    start_seq BIGINT,\n    end_seq BIGINT,\n    start_ts BIGINT,\n    end_ts BIGINT,\n    result VARCHAR\n);",
         "CREATE TABLE IF NOT EXISTS lock_holds (\n    run_id VARCHAR NOT NULL,\n    mutex BIGINT,\n    tid BIGINT,\n"
         "    acquire_seq BIGINT,\n    release_seq BIGINT,\n    wait_ns BIGINT,\n    hold_ns BIGINT,\n    via VARCHAR\n);",
+        _table_ddl("object_lifetimes", OBJECT_LIFETIMES_COLUMNS),
+        _table_ddl("refcount_history", REFCOUNT_HISTORY_COLUMNS),
     ]
     for i, tag in enumerate(TAGS):
         cols = ",\n    ".join(f"{n} {t}" for n, t in [("run_id", "VARCHAR NOT NULL")] + kind_columns(i))
@@ -156,6 +205,131 @@ SELECT $run, mutex, tid, seq,
     via
 FROM paired WHERE k = 'a'
 """
+
+# One row per object.new: who made it, when it died (the first object.dealloc), what was
+# done to its refcount in between, and what became of its memory.  increfs/decrefs count
+# every path (immortal ones included); shared_ops only path 'shared'.  Block columns: the
+# first obmalloc.free of the object's block at or after its dealloc, the first
+# obmalloc.alloc of that address after the free, and the object that alloc became (the
+# first object.new of the address whose latest obmalloc.alloc of it is that one; NULL when
+# the reuse was not an object).  Without allocator events they are NULL.
+OBJECT_LIFETIMES_SQL = """
+INSERT INTO object_lifetimes BY NAME
+WITH born AS (
+    SELECT obj, type, size, gc, block, tid, seq, ts FROM raw.object_new WHERE run_id = $run
+), dead AS (
+    SELECT obj, min(seq) AS dealloc_seq, arg_min(ts, seq) AS dealloc_ts, arg_min(tid, seq) AS dealloc_tid
+    FROM raw.object_dealloc WHERE run_id = $run GROUP BY obj
+), refs AS (
+    SELECT obj,
+        count(*) FILTER (WHERE k = 'i') AS increfs,
+        count(*) FILTER (WHERE k = 'd') AS decrefs,
+        count(*) FILTER (WHERE path = 'shared') AS shared_ops,
+        min(seq) FILTER (WHERE path = 'shared') AS first_shared_seq
+    FROM (
+        SELECT obj, seq, path, 'i' AS k FROM raw.object_incref WHERE run_id = $run
+        UNION ALL SELECT obj, seq, path, 'd' FROM raw.object_decref WHERE run_id = $run
+    ) GROUP BY obj
+), disowned AS (
+    SELECT obj, min(seq) AS disown_seq FROM raw.object_disown WHERE run_id = $run GROUP BY obj
+), queued AS (
+    SELECT obj, min(seq) AS queued_seq, arg_min(owner, seq) AS queued_to
+    FROM raw.brc_queue WHERE run_id = $run GROUP BY obj
+), merged AS (
+    SELECT obj, min(seq) AS merged_seq FROM raw.object_merge WHERE run_id = $run GROUP BY obj
+), tries AS (
+    SELECT obj, count(*) AS try_increfs_failed FROM raw.object_try_incref WHERE run_id = $run AND NOT ok GROUP BY obj
+), allocs AS (
+    SELECT block, seq FROM raw.obmalloc_alloc WHERE run_id = $run
+), frees AS (
+    SELECT block, seq FROM raw.obmalloc_free WHERE run_id = $run
+), freed AS (
+    SELECT b.obj, b.block, f.seq AS block_freed_seq
+    FROM born b JOIN dead d USING (obj)
+    ASOF JOIN frees f ON f.block = b.block AND f.seq >= d.dealloc_seq
+), reused AS (
+    SELECT fr.obj, fr.block_freed_seq, a.seq AS block_reused_seq
+    FROM freed fr ASOF LEFT JOIN allocs a ON a.block = fr.block AND a.seq > fr.block_freed_seq
+), became AS (
+    SELECT a.seq AS alloc_seq, arg_min(b.obj, b.seq) AS obj
+    FROM born b ASOF JOIN allocs a ON a.block = b.block AND b.seq >= a.seq
+    GROUP BY a.seq
+)
+SELECT $run AS run_id, b.obj, b.type, b.size, b.gc, b.block, b.tid AS creator_tid, b.seq AS new_seq, b.ts AS new_ts,
+    d.dealloc_seq, d.dealloc_ts, d.dealloc_tid,
+    coalesce(r.increfs, 0) AS increfs, coalesce(r.decrefs, 0) AS decrefs,
+    coalesce(r.shared_ops, 0) AS shared_ops, r.first_shared_seq,
+    o.disown_seq, q.queued_seq, q.queued_to, m.merged_seq,
+    coalesce(t.try_increfs_failed, 0) AS try_increfs_failed,
+    u.block_freed_seq, u.block_reused_seq, w.obj AS block_reused_by
+FROM born b
+LEFT JOIN dead d USING (obj)
+LEFT JOIN refs r USING (obj)
+LEFT JOIN disowned o USING (obj)
+LEFT JOIN queued q USING (obj)
+LEFT JOIN merged m USING (obj)
+LEFT JOIN tries t USING (obj)
+LEFT JOIN reused u USING (obj)
+LEFT JOIN became w ON w.alloc_seq = u.block_reused_seq
+ORDER BY b.obj
+"""
+
+# One row per event that changes an object's refcount fields, the fields after it:
+# object.new (local 1, shared 0), incref/decref/try_incref (ok) other than path 'immortal'
+# (which change nothing), disown, merge, set_maybe_weakref, set_immortal and dealloc (the
+# final header).  A field an event does not carry (ob_ref_shared of a disown, ob_ref_local
+# of a merge or set_maybe_weakref) is the previous row's value, as is refcnt where the count
+# does not change (disown, set_maybe_weakref).  refcnt is the event's own where it has one
+# (it counts a local an explicit merge holds in flight); set_immortal reports
+# _Py_IMMORTAL_INITIAL_REFCNT (3 << 30) for ob_ref_local UINT32_MAX, dealloc Py_REFCNT of
+# the final header.  shared_count = ob_ref_shared >> 2 (arithmetic), flags = ob_ref_shared & 3.
+REFCOUNT_HISTORY_SQL = """
+INSERT INTO refcount_history BY NAME
+WITH ev AS (
+    SELECT obj, seq, ts, tid, 'object.new' AS kind, NULL::VARCHAR AS path,
+        1::BIGINT AS ob_ref_local, 0::BIGINT AS ob_ref_shared, 1::BIGINT AS refcnt
+    FROM raw.object_new WHERE run_id = $run
+    UNION ALL SELECT obj, seq, ts, tid, 'object.incref', path, ob_ref_local, ob_ref_shared, refcnt
+    FROM raw.object_incref WHERE run_id = $run AND path <> 'immortal'
+    UNION ALL SELECT obj, seq, ts, tid, 'object.decref', path, ob_ref_local, ob_ref_shared, refcnt
+    FROM raw.object_decref WHERE run_id = $run AND path <> 'immortal'
+    UNION ALL SELECT obj, seq, ts, tid, 'object.try_incref', path, ob_ref_local, ob_ref_shared, refcnt
+    FROM raw.object_try_incref WHERE run_id = $run AND ok AND path <> 'immortal'
+    UNION ALL SELECT obj, seq, ts, tid, 'object.disown', path, ob_ref_local, NULL, NULL
+    FROM raw.object_disown WHERE run_id = $run
+    UNION ALL SELECT obj, seq, ts, tid, 'object.merge', path, NULL, ob_ref_shared, refcnt
+    FROM raw.object_merge WHERE run_id = $run
+    UNION ALL SELECT obj, seq, ts, tid, 'object.set_maybe_weakref', NULL, NULL, ob_ref_shared, NULL
+    FROM raw.object_set_maybe_weakref WHERE run_id = $run
+    UNION ALL SELECT obj, seq, ts, tid, 'object.set_immortal', NULL, ob_ref_local, ob_ref_shared,
+        CASE WHEN ob_ref_local = 4294967295 THEN 3221225472 ELSE ob_ref_local + (ob_ref_shared >> 2) END
+    FROM raw.object_set_immortal WHERE run_id = $run
+    UNION ALL SELECT obj, seq, ts, tid, 'object.dealloc', NULL, ob_ref_local, ob_ref_shared,
+        CASE WHEN ob_ref_local = 4294967295 THEN 3221225472 ELSE ob_ref_local + (ob_ref_shared >> 2) END
+    FROM raw.object_dealloc WHERE run_id = $run
+), filled AS (
+    SELECT obj, seq, ts, tid, kind, path,
+        last_value(ob_ref_local IGNORE NULLS) OVER w AS ob_ref_local,
+        last_value(ob_ref_shared IGNORE NULLS) OVER w AS ob_ref_shared,
+        last_value(refcnt IGNORE NULLS) OVER w AS refcnt
+    FROM ev
+    WINDOW w AS (PARTITION BY obj ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT $run AS run_id, obj, seq, ts, tid, kind, path, ob_ref_local, ob_ref_shared, refcnt,
+    ob_ref_shared >> 2 AS shared_count, ob_ref_shared & 3 AS flags
+FROM filled
+ORDER BY obj, seq
+"""
+
+# The tables derived at ingest, in the order they are computed.  A run's rows are keyed by
+# run_id in each (whatever deletes a run deletes its rows here too).
+DERIVED_TABLES = (
+    ("thread_state_intervals", THREAD_STATE_INTERVALS_SQL),
+    ("park_intervals", PARK_INTERVALS_SQL),
+    ("lock_holds", LOCK_HOLDS_SQL),
+    ("object_lifetimes", OBJECT_LIFETIMES_SQL),
+    ("refcount_history", REFCOUNT_HISTORY_SQL),
+)
 
 
 def _check_field_types() -> None:
@@ -242,6 +416,9 @@ class Store:
             return  # this store already has every table, column and view of this version
         con.execute("BEGIN")
         try:
+            had = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()}
             for stmt in ddl().split(";\n"):
                 if stmt.strip():
                     con.execute(stmt)
@@ -257,6 +434,7 @@ class Store:
                         con.execute(f'ALTER TABLE raw.{table} ADD COLUMN "{name}" {typ}')
             for stmt in view_ddl():
                 con.execute(stmt)
+            self._backfill_derived([t for t, _ in DERIVED_TABLES if t not in had])
             con.execute(
                 "INSERT OR REPLACE INTO ftreplay_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
@@ -409,10 +587,20 @@ class Store:
                 self.con.unregister("_ckpt")
 
     def _derive(self, run_id: str) -> None:
-        """The Perfetto-like tables: thread lanes and lock holds, computed in SQL."""
-        self.con.execute(THREAD_STATE_INTERVALS_SQL, {"run": run_id})
-        self.con.execute(PARK_INTERVALS_SQL, {"run": run_id})
-        self.con.execute(LOCK_HOLDS_SQL, {"run": run_id})
+        """The Perfetto-like tables (thread lanes, lock holds) and the memory ones (object
+        lifetimes, refcount history), computed in SQL."""
+        for _table, sql in DERIVED_TABLES:
+            self.con.execute(sql, {"run": run_id})
+
+    def _backfill_derived(self, tables: list[str]) -> None:
+        """Derive the tables a store gains on upgrade for the runs it already holds (their
+        events carry NULL in any column added since, like every other query sees them)."""
+        if not tables:
+            return
+        for (run_id,) in self.con.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall():
+            for table, sql in DERIVED_TABLES:
+                if table in tables:
+                    self.con.execute(sql, {"run": run_id})
 
     def _insert_run(self, run_id: str, meta: RunMeta, end: Optional[RunEnd], events: int, reader: LogReader, log_path: str) -> None:
         config = {"args": meta.args, "knobs": meta.knobs}
@@ -476,6 +664,12 @@ class _KindColumns:
         self.rows = 0
 
     def add(self, n: int, cols: list[Any]) -> None:
+        # A log written before fields were appended to this kind lacks their columns: they
+        # take their default (NULL for the optional fields that evolution appends).
+        for j in range(len(cols), len(self.codecs)):
+            if self.codecs[j] not in "nz":
+                raise StoreError(f"log lacks the non-optional field {self.names[j]!r} of {TAGS[self.kind_id]}")
+            self.parts[j].extend([None] * n)
         for j, (codec, col) in enumerate(zip(self.codecs, cols)):
             parts = self.parts[j]
             if codec == "b" or (codec == "q" and _LITTLE):

@@ -241,7 +241,10 @@ def _label(st: State, e) -> None:
 
 
 def _label_undo(st: State, e) -> None:
-    st.labels.pop(e.addr, None)
+    if e.label_old is None:
+        st.labels.pop(e.addr, None)
+    else:
+        st.labels[e.addr] = e.label_old
 
 
 def _failure(st: State, e) -> None:
@@ -564,7 +567,8 @@ def _page_free(st: State, e) -> None:
 
 
 def _page_free_undo(st: State, e) -> None:
-    st.pages[e.page] = [e.heap, e.bin, e.block_size, e.capacity, e.segment, 0, 0, 0]
+    # The goal it waited for is cleared in the same step that frees it.
+    st.pages[e.page] = [e.heap, e.bin, e.block_size, e.capacity, e.segment, 0, 0, e.goal]
 
 
 def _page_defer(st: State, e) -> None:

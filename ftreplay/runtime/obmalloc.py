@@ -59,7 +59,7 @@ from ..record.events import (
 )
 from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, GUEST_OP_NS
 from ..sim.engine import FatalError, GuestFailure
-from . import ceval_gil, qsbr
+from . import qsbr
 
 # -- mimalloc geometry (mimalloc/types.h as CPython ships it) ----------------------------------------
 MI_SEGMENT_SLICE_SHIFT = 16
@@ -551,21 +551,25 @@ class Obmalloc:
             return None
         for seg in list(pool):
             rt.engine.point(ATOMIC_RMW_NS)  # pop from the pool
+            if seg not in pool:
+                continue  # another thread popped it first
+            pool.remove(seg)  # ours alone while we look at it
             seg.abandoned_visits += 1
             has_page = self._check_free(seg, heap, slices, block_size)
             if not seg.pages:
-                pool.remove(seg)
                 self._segment_free(seg)
                 continue
-            if has_page or seg.abandoned_visits > 3:
-                pool.remove(seg)
-                self._reclaim(seg, heap.tm)
-                if has_page:
-                    pq = heap.pages.get(mi_bin(block_size))
-                    for page in pq or ():
-                        if page.has_available():
-                            return page
-                    return None  # a free span: the caller finds it in its segments
+            if not (has_page or seg.abandoned_visits > 3):
+                rt.engine.point(ATOMIC_RMW_NS)
+                pool.append(seg)  # back on the (visited) pool
+                continue
+            self._reclaim(seg, heap.tm)
+            if has_page:
+                pq = heap.pages.get(mi_bin(block_size))
+                for page in pq or ():
+                    if page.has_available():
+                        return page
+                return None  # a free span: the caller finds it in its segments
         return None
 
     def _check_free(self, seg: Segment, heap: Heap, slices: int, block_size: int) -> bool:
@@ -627,6 +631,8 @@ class Obmalloc:
             q.should_process = True
             goal = qsbr.advance(rt, shared, "free")
             # Signal the eval breaker that there is work to do.
+            from . import ceval_gil  # (ceval_gil -> brc -> object -> obmalloc)
+
             ceval_gil.set_eval_breaker_bit(rt, tstate, ceval_gil._PY_EVAL_EXPLICIT_MERGE_BIT)
         else:
             goal = qsbr.shared_next(rt, shared)

@@ -140,8 +140,9 @@ class Runtime:
 
     def label(self, addr: int, label: str) -> None:
         """Name a modelled address (an event, so replay and the TUI see it)."""
+        old = self.labels.get(addr)
         self.labels[addr] = label
-        self.emit(RUN_LABEL, addr, label)
+        self.emit(RUN_LABEL, addr, label, old)
 
     # -- guest API ------------------------------------------------------------------------
     def mutex(self, name: str = "") -> PyMutex:

@@ -272,10 +272,10 @@ def stress(rt, threads: int = 4, iterations: int = 200):
             counter.store(counter.load() + 1)
             lock.unlock()
             o = rt.new_object("int", size=32 + 16 * (k % 4))
-            peer.append(o)  # dropped later by the peer: a non-owner decref
-            o.decref()
             if k % 4 == 0:
                 lst.append(o)
+            peer.append(o)  # dropped later by the peer: a non-owner decref
+            o.decref()
             if len(lst):
                 v = lst.get_item_ref(k % len(lst))
                 if v is not None:

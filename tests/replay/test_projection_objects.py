@@ -25,6 +25,10 @@ CASES = [
     ("refcount_shared", {"readers": "1", "orphans": "1", "work_ns": "0"}),
     ("critical_sections", {}),
     ("critical_sections", {"threads": "4", "iterations": "2", "work_ns": "0"}),
+    ("lockfree_read", {"rounds": "8", "reads": "12"}),
+    ("list_append", {"threads": "2", "items": "6", "reads": "10"}),
+    ("dict_replace", {"rounds": "6"}),
+    ("alloc_churn", {"waves": "2", "allocs": "10"}),
 ]
 STRATEGIES = ("random", "pct", "round_robin")
 
@@ -135,6 +139,24 @@ def test_checkpoint_states_round_trip_through_msgpack(recorded):
             st = captured[seq]
             back = State.from_plain(msgspec.msgpack.decode(msgspec.msgpack.encode(st.to_plain())))
             assert back.comparable() == st.comparable(), what
+
+
+def test_the_memory_state_is_exercised(recorded):
+    """The self-check covers QSBR, pages, segments and delayed-free queues: some captured
+    state of the memory scenarios has each of them."""
+    _, runs = recorded
+    seen = {"qsbr_threads": False, "pages_held": False, "segments_abandoned": False, "delayed": False,
+            "rd_seq_advanced": False}
+    for _, captured, what in runs:
+        if what[0] not in ("lockfree_read", "list_append", "dict_replace", "alloc_churn"):
+            continue
+        for st in captured.values():
+            seen["qsbr_threads"] |= bool(st.qsbr_threads)
+            seen["pages_held"] |= any(rec[7] for rec in st.pages.values())
+            seen["segments_abandoned"] |= 0 in st.segments.values()
+            seen["delayed"] |= bool(st.delayed)
+            seen["rd_seq_advanced"] |= st.qsbr[1] > 1
+    assert all(seen.values()), seen
 
 
 def test_the_end_state_of_a_refcount_run(recorded):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 
@@ -19,12 +20,23 @@ def plain(renderable, width=84) -> str:
 
 
 def test_the_registry_has_the_panels():
-    assert [p.id for p in PANELS] == ["failure", "threads", "locks", "guest"]
+    assert [p.id for p in PANELS] == ["failure", "threads", "locks", "guest", "critical-sections", "objects", "brc",
+                                      "qsbr", "heaps"]
     assert all(p.title for p in PANELS)
+    assert [p.id for p in PANELS if p.focus] == ["objects"]
+
+
+def test_the_memory_panels_render_an_empty_state_as_one_line(runs):
+    from ftreplay.replay.state import State
+
+    for p in PANELS[4:]:
+        text = plain(p.render(State(), runs["counter"]))
+        assert len(text.strip().splitlines()) == 1, (p.id, text)
 
 
 def test_panels_show_threads_locks_and_the_parking_lot(store_path, sql):
     (seq, tid, addr), = sql("SELECT seq, tid, addr FROM parking_lot_park WHERE run_id = 'counter' AND qlen > 0 "
+                            "AND addr IN (SELECT mutex FROM lock_acquire WHERE run_id = 'counter') "
                             "ORDER BY seq LIMIT 1")
     with Store.open(store_path) as store:
         cur = Cursor(store, "counter")
@@ -64,8 +76,28 @@ def test_the_inspector_shows_every_panel(drive):
     async def check(ui):
         insp = ui.screen.query_one(Inspector)
         assert insp.ready
-        text = ui.text()
         for p in PANELS:
-            assert p.title in text
+            insp.scroll_to_widget(insp.panel(p.id), animate=False, immediate=True)
+            await ui.settle()
+            assert p.title in ui.text(), p.title
 
     drive("counter", check)
+
+
+def test_the_objects_panel_shows_live_objects_of_a_recorded_run(drive, sql):
+    (seq, obj, owner), = sql("SELECT seq, obj, owner FROM brc_queue WHERE run_id = 'refcount' ORDER BY seq LIMIT 1")
+    (typ,), = sql("SELECT type FROM object_new WHERE run_id = 'refcount' AND obj = ?", [obj])
+
+    async def check(ui):
+        insp = ui.screen.query_one(Inspector)
+        await ui.press("g")
+        await ui.answer(str(seq))
+        insp.scroll_to_widget(insp.panel("objects"), animate=False, immediate=True, top=True)
+        await ui.settle()
+        text = ui.text()
+        assert "Objects" in text
+        row = [ln for ln in text.splitlines() if re.search(rf"│\s*▶\s+{obj}\s+\S+ {typ}\s+T{owner}\s", ln)]
+        assert row, text
+        assert "QUEUED" in row[0] and f"queued→T{owner}" in row[0]
+
+    drive("refcount", check)

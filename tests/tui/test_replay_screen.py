@@ -189,3 +189,99 @@ def test_escape_goes_back_to_the_runs(drive):
         assert "runs in" in ui.text()
 
     drive("counter", check)
+
+
+def busiest_object(sql) -> tuple[int, list[int]]:
+    """The refcount run's object with the most events, and their seqs (what n / N must visit)."""
+    (obj,), = sql("SELECT obj FROM events WHERE run_id = 'refcount' AND obj IS NOT NULL "
+                  "GROUP BY obj ORDER BY count(*) DESC, obj LIMIT 1")
+    seqs = [r[0] for r in sql("SELECT seq FROM events WHERE run_id = 'refcount' AND obj = ? ORDER BY seq", [obj])]
+    assert len(seqs) >= 5
+    return obj, seqs
+
+
+def test_following_an_object_visits_only_its_events(drive, sql):
+    obj, seqs = busiest_object(sql)
+    (name,), = sql("SELECT l.label FROM object_new n JOIN run_label l ON l.run_id = n.run_id AND l.addr = n.block "
+                   "WHERE n.run_id = 'refcount' AND n.obj = ?", [obj])
+
+    async def check(ui):
+        await ui.press("g")
+        await ui.answer(str(seqs[1]))
+        await ui.press("o")
+        assert ui.screen.query_one("#prompt-input").value == f"#{obj}"  # the current event's object
+        await ui.press("enter")
+        assert f"following obj #{obj} {name} (2/{len(seqs)})" in ui.status()
+        for i in range(2, len(seqs)):
+            await ui.press("n")
+            assert ui.status().startswith(f"seq {seqs[i]}/"), i
+            assert ui.screen.event.obj == obj
+            assert f"({i + 1}/{len(seqs)})" in ui.status()
+        await ui.press("n")  # past its last event: the cursor stays, a message says so
+        assert ui.status().startswith(f"seq {seqs[-1]}/")
+        assert f"no later event of obj #{obj}" in ui.text()
+        for i in range(len(seqs) - 2, -1, -1):
+            await ui.press("N")
+            assert ui.status().startswith(f"seq {seqs[i]}/"), i
+        await ui.press("home")
+        assert f"(before 1/{len(seqs)})" in ui.status()
+        for _ in range(3):
+            await ui.pilot.press("n")  # no waiting in between: each press is one of its events
+        await ui.settle()
+        assert ui.status().startswith(f"seq {seqs[2]}/")
+        await ui.press("right")
+        if seqs[2] + 1 not in seqs:
+            assert f"(after 3/{len(seqs)})" in ui.status()
+
+    drive("refcount", check)
+
+
+def test_the_followed_objects_rows_are_marked_and_escape_stops_following(drive, sql):
+    obj, seqs = busiest_object(sql)
+
+    async def check(ui):
+        await ui.press("o")
+        await ui.answer(f"#{obj}")
+        await ui.press("n", "n")
+        assert ui.status().startswith(f"seq {seqs[1]}/")
+        lst = ui.screen.query_one(EventList)
+        marked, unmarked = set(), set()
+        for line in lst.visible_text():
+            m = re.match(r"([◆▶ ])\s*([\d,]+) ", line)
+            if m:
+                (marked if m.group(1) == "◆" else unmarked).add(int(m.group(2).replace(",", "")))
+        assert marked and marked <= set(seqs)
+        assert not (unmarked - {seqs[1]}) & set(seqs)  # every visible event of it is marked
+        text = ui.text()
+        assert re.search(rf"◆\s+{obj}\s", text)  # its row in the Objects panel
+        await ui.press("escape")
+        assert "following" not in ui.status()
+        assert isinstance(ui.screen, ReplayScreen)
+        assert not any(line.startswith("◆") for line in lst.visible_text())
+        await ui.press("n")
+        assert "no object followed" in ui.text()
+
+    drive("refcount", check)
+
+
+def test_follow_by_name_and_bad_objects(drive, sql):
+    (obj,), = sql("SELECT n.obj FROM object_new n JOIN run_label l ON l.run_id = n.run_id AND l.addr = n.block "
+                  "WHERE n.run_id = 'refcount' AND l.label = 'owned-1'")
+    (first,), = sql("SELECT min(seq) FROM events WHERE run_id = 'refcount' AND obj = ?", [obj])
+
+    async def check(ui):
+        await ui.press("o")
+        assert ui.screen.query_one("#prompt-input").value == ""  # seq 0 is about no object
+        await ui.answer("owned-1")
+        assert f"following obj #{obj} owned-1" in ui.status()
+        await ui.press("n")
+        assert ui.status().startswith(f"seq {first}/")
+        await ui.press("o")
+        await ui.answer("#99999")
+        assert "no object #99999 in this run" in ui.text()
+        assert f"following obj #{obj} owned-1" in ui.status()  # still following the last one
+        await ui.press("o")
+        await ui.answer("")
+        assert "following" not in ui.status()
+
+    drive("refcount", check)

@@ -34,3 +34,35 @@ def test_event_text():
     assert fmt.kind_style("run.failure") == "bold red1"
     text = fmt.detail(fail, LABELS).plain
     assert text.startswith("seq 8") and "reason=deadlock" in text
+
+
+def test_object_header_values():
+    assert fmt.shared(0) == "0" and fmt.shared((3 << 2) | 3) == "3|MERGED" and fmt.shared((-1 << 2) | 2) == "-1|QUEUED"
+    assert fmt.shared_count((-1 << 2) | 2) == -1 and fmt.shared_flags(1) == "MAYBE_WEAKREF"
+    assert fmt.refcnt(2, (-1 << 2) | 2) == 1 and fmt.refcnt(fmt.IMMORTAL_LOCAL, 0) is None
+    assert fmt.local(fmt.IMMORTAL_LOCAL) == "immortal"
+    assert fmt.obj(5) == "#5" and fmt.obj(5, {5: "owned-0"}) == "#5 owned-0"
+    labels = {0x1000: "a", 0x2000: "io_lock"}
+    assert fmt.mutex_name(0x100A, labels) == "a.ob_mutex"  # ob_mutex sits at offset 10 of the header
+    assert fmt.mutex_name(0x2000, labels) == "io_lock" and fmt.mutex_name(0x300A, labels) == "0x300a"
+    assert fmt.eval_breaker_bits(0x40) == "EVAL_EXPLICIT_MERGE"
+    assert fmt.eval_breaker_bits(0x41) == "GIL_DROP_REQUEST|EVAL_EXPLICIT_MERGE"
+    assert fmt.eval_breaker_bits(0) == "0" and fmt.eval_breaker_bits(0x100) == "0x100"
+    assert fmt.cs_tag(0) == "ACTIVE" and fmt.cs_tag(3) == "INACTIVE|TWO_MUTEXES"
+
+
+def test_object_event_text():
+    from ftreplay.record.events import BrcQueue, CriticalSectionBegin, ObjectDecref, ObjectNew
+
+    names = {5: "owned-0"}
+    new = ObjectNew(1, 10, 3, 5, "dict", 32, False, 0x1000, 3)
+    assert fmt.summary(new, {}, names) == "#5 owned-0  dict  32 B  owner T3  @0x1000"
+    dec = ObjectDecref(2, 20, 4, 5, "shared", 3, (0 << 2) | 2, 3, 3, 0)
+    assert fmt.summary(dec, {}, names) == "#5 owned-0  shared  shared 0 → 0|QUEUED  refcnt 3"
+    assert "not the owner" in fmt.explain(dec, {}, names)
+    fields = dict(fmt.fields(dec, {}, names))
+    assert fields["obj"] == "#5 owned-0" and fields["ob_ref_shared"] == "2 (0|QUEUED)"
+    q = BrcQueue(3, 30, 4, 5, 3, 3)
+    assert fmt.summary(q, {}, names) == "#5 owned-0  → T3's queue (bucket 3)"
+    cs = CriticalSectionBegin(4, 40, 2, 0xA0, 1, 2, 0x100A, 0x102A, "fast")
+    assert fmt.summary(cs, {0x1000: "a", 0x1020: "b"}) == "a.ob_mutex + b.ob_mutex  depth 1  ACTIVE|TWO_MUTEXES  fast"

@@ -64,3 +64,38 @@ def test_query(session):
     with pytest.raises(FtreplayError):
         session.query("CREATE TABLE t (a INT)")
     assert session.watch_count("kind = 'lock.acquire'") > 0
+
+
+@pytest.fixture
+def refcount(store_path):
+    store = Store.open(store_path)
+    s = Session.open(store, "refcount")
+    yield s
+    s.close()
+    store.close()
+
+
+def test_object_names_and_event_rows_carry_obj(refcount, sql):
+    named = dict(sql("SELECT n.obj, l.label FROM object_new n JOIN run_label l ON l.run_id = n.run_id "
+                     "AND l.addr = n.block AND l.seq < n.seq WHERE n.run_id = 'refcount'"))
+    assert refcount.obj_names == named and "owned-0" in named.values()
+    (seq, obj), = sql("SELECT seq, obj FROM object_incref WHERE run_id = 'refcount' ORDER BY seq LIMIT 1")
+    row = refcount.rows(seq, seq)[0]
+    assert row.obj == obj and row.text.startswith(f"#{obj}")
+
+
+def test_biography_by_id_name_and_block(refcount, sql):
+    (obj, block, born), = sql("SELECT n.obj, n.block, n.seq FROM object_new n JOIN run_label l "
+                              "ON l.run_id = n.run_id AND l.addr = n.block "
+                              "WHERE n.run_id = 'refcount' AND l.label = 'owned-0'")
+    seqs = [r[0] for r in sql("SELECT seq FROM events WHERE run_id = 'refcount' AND obj = ? ORDER BY seq", [obj])]
+    for text in (str(obj), f"#{obj}", "owned-0", f"0x{block:x}"):
+        bio = refcount.biography(text, at=refcount.last)
+        assert bio.obj == obj and list(bio.seqs) == seqs and bio.born == born == seqs[0], text
+        assert bio.title == f"obj #{obj} owned-0" and bio.type == "dict"
+    with pytest.raises(UsageError, match="no object #99999"):
+        refcount.biography("#99999", 0)
+    with pytest.raises(UsageError, match="no object is named"):
+        refcount.biography("nobody", 0)
+    with pytest.raises(UsageError, match="no object was created at 0x10"):
+        refcount.biography("0x10", 0)
