@@ -116,6 +116,25 @@ def test_recorded_refcount_shared_runs_hold(store, tmp_path, record_scenario, se
     assert broken(check_memory_invariants(store, "rs")) == {}
 
 
+@pytest.mark.parametrize("scenario,seed,strategy", [
+    ("alloc_churn", 1, "random"), ("alloc_churn", 2, "pct"), ("list_append", 1, "pct"),
+    ("dict_replace", 1, "random"), ("lockfree_read", 1, "pct"),
+])
+def test_recorded_memory_scenarios_hold(store, tmp_path, record_scenario, scenario, seed, strategy):
+    record_scenario(store, tmp_path, "m", scenario, seed=seed, strategy=strategy)
+    _, [(allocs,)] = store.query("SELECT count(*) FROM obmalloc_alloc WHERE run_id = 'm'")
+    assert allocs > 0
+    assert broken(check_memory_invariants(store, "m")) == {}
+
+
+def test_page_goals_are_checked_on_a_recorded_run(store, tmp_path, record_scenario):
+    """alloc_churn frees pages that waited for a QSBR goal while threads were online."""
+    record_scenario(store, tmp_path, "ac", "alloc_churn", seed=1, strategy="random")
+    _, [(waited,)] = store.query("SELECT count(*) FROM obmalloc_page_free WHERE run_id = 'ac' AND goal <> 0")
+    assert waited > 0
+    assert check(store, "ac", "page_freed_before_goal") == []
+
+
 def test_negative_refcount(store, hand_log):
     h = hand_log("neg")
     good_run(h)

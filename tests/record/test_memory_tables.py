@@ -47,6 +47,27 @@ def rs_store(tmp_path_factory, record_to_store):
     return path
 
 
+# Scenarios with allocator events: blocks are freed and reused (one run with a memory bug).
+MEM_RUNS = [
+    ("ac-1", "alloc_churn", 1, "random", []),
+    ("la-1", "list_append", 2, "pct", []),
+    ("dr-1", "dict_replace", 1, "pct", []),
+    ("lf-1", "lockfree_read", 1, "pct", []),
+    ("lf-2", "lockfree_read", 3, "pct", []),
+    ("lf-bug", "lockfree_read", 2, "pct", ["free_delayed_without_qsbr"]),
+]
+
+
+@pytest.fixture(scope="module")
+def mem_store(tmp_path_factory, record_to_store):
+    d = tmp_path_factory.mktemp("memory_tables_alloc")
+    path = str(d / "s.duckdb")
+    with Store.open(path, read_only=False) as store:
+        for run_id, scenario, seed, strategy, bugs in MEM_RUNS:
+            record_to_store(store, d, run_id, scenario, seed=seed, strategy=strategy, bugs=bugs)
+    return path
+
+
 def log_events(store: Store, run_id: str) -> list:
     reader = read_log(store.run(run_id)["log_path"])
     try:
@@ -136,6 +157,24 @@ def test_lifetimes_equal_the_log(rs_store):
             assert rows == expected_lifetimes(run_id, log_events(store, run_id)), run_id
 
 
+def test_lifetimes_equal_the_log_with_allocator_events(mem_store):
+    with Store.open(mem_store) as store:
+        for run_id, *_ in MEM_RUNS:
+            _, rows = store.query("SELECT * FROM object_lifetimes WHERE run_id = $run ORDER BY obj", {"run": run_id})
+            assert rows == expected_lifetimes(run_id, log_events(store, run_id)), run_id
+        _, [(freed, reused, became)] = store.query(
+            "SELECT count(block_freed_seq), count(block_reused_seq), count(block_reused_by) FROM object_lifetimes")
+        assert freed > 0 and reused > 0 and became > 0
+        # what the columns promise, on every row
+        _, bad = store.query(
+            "SELECT l.run_id, l.obj FROM object_lifetimes l "
+            "LEFT JOIN object_lifetimes n ON n.run_id = l.run_id AND n.obj = l.block_reused_by "
+            "WHERE l.block_freed_seq < l.dealloc_seq OR l.block_reused_seq <= l.block_freed_seq "
+            "OR (l.block_reused_by IS NOT NULL AND (n.block <> l.block OR n.new_seq < l.block_reused_seq)) "
+            "OR (l.block_freed_seq IS NOT NULL AND l.dealloc_seq IS NULL) ORDER BY ALL")
+        assert bad == []
+
+
 def test_every_object_the_scenario_frees_has_a_dealloc(rs_store):
     """refcount_shared frees everything but its one immortal object."""
     with Store.open(rs_store) as store:
@@ -172,11 +211,12 @@ def changes_refcount(e) -> bool:
     return k != "object.try_incref" or e.ok
 
 
-def test_refcount_history_has_a_row_per_change(rs_store):
-    with Store.open(rs_store) as store:
+@pytest.mark.parametrize("which", ["rs_store", "mem_store"])
+def test_refcount_history_has_a_row_per_change(request, which):
+    with Store.open(request.getfixturevalue(which)) as store:
         cols, _ = store.query("SELECT * FROM refcount_history LIMIT 0")
         assert cols == HISTORY_COLS
-        for run_id, _, _ in RUNS:
+        for (run_id,) in store.query("SELECT run_id FROM runs ORDER BY run_id")[1]:
             events = [e for e in log_events(store, run_id) if changes_refcount(e)]
             _, rows = store.query(
                 "SELECT obj, seq, ts, tid, kind FROM refcount_history WHERE run_id = $run ORDER BY obj, seq",
@@ -201,11 +241,12 @@ def test_refcount_history_starts_at_new_and_ends_at_dealloc(rs_store):
                     assert (last, refcnt) == ("object.dealloc", 0), (run_id, obj)
 
 
-def test_refcount_history_is_a_chain(rs_store):
+@pytest.mark.parametrize("which", ["rs_store", "mem_store"])
+def test_refcount_history_is_a_chain(request, which):
     """Each event's old header fields are the previous row's new ones: no change is missing,
     and the fields carried forward (disown's shared, merge's local) are right."""
-    with Store.open(rs_store) as store:
-        for run_id, _, _ in RUNS:
+    with Store.open(request.getfixturevalue(which)) as store:
+        for (run_id,) in store.query("SELECT run_id FROM runs ORDER BY run_id")[1]:
             _, rows = store.query(
                 "SELECT h.obj, h.seq, h.kind, h.ob_ref_local, h.ob_ref_shared, h.refcnt, h.shared_count, h.flags, "
                 "e.ob_ref_local_old, e.ob_ref_shared_old, e.ob_ref_local, e.ob_ref_shared "
@@ -232,6 +273,8 @@ def test_refcount_history_is_a_chain(rs_store):
                     if kind in ("object.disown", "object.set_maybe_weakref"):
                         assert refcnt == prev[3]
                 prev = (obj, local, shared, refcnt)
+            if which == "mem_store":
+                continue
             assert {"object.disown", "object.merge", "object.set_maybe_weakref"} <= kinds
             _, [(negative,)] = store.query(
                 "SELECT count(*) FROM refcount_history WHERE run_id = $run AND ob_ref_shared < 0", {"run": run_id})
