@@ -108,7 +108,7 @@ def test_round_trip_dense_seqs_and_end_count(record_mem):
 
 
 def test_round_trip_of_a_failed_run_ends_with_the_failure(record_mem):
-    rec = record_mem("join_race", seed=1, strategy="pct", bugs=["join_tstate_lock_race"])
+    rec = record_mem("join_race", seed=7, strategy="pct", bugs=["join_tstate_lock_race"])
     assert rec.end.status == "failed"
     reader = parse_log(rec.data)
     events = list(reader.iter_events())

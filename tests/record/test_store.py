@@ -39,7 +39,7 @@ def small_store(tmp_path_factory, record_to_store):
     with Store.open(path, read_only=False) as store:
         record_to_store(store, d, "mc-1", "mutex_counter", seed=1, args={"threads": 3, "iterations": 30})
         record_to_store(store, d, "mc-2", "mutex_counter", seed=2, strategy="pct")
-        res = record_to_store(store, d, "jr-1", "join_race", seed=1, strategy="pct", bugs=["join_tstate_lock_race"])
+        res = record_to_store(store, d, "jr-1", "join_race", seed=7, strategy="pct", bugs=["join_tstate_lock_race"])
         assert res.status == "failed"
     return path
 
