@@ -11,12 +11,23 @@ from typing import Any, Optional
 
 from rich.text import Text
 
-ADDR_FIELDS = frozenset({"mutex", "addr", "obj", "cs", "cs_mutex", "cs_mutex2"})
+from ftreplay.runtime.ceval_gil import EvalBreakerBit
+
+ADDR_FIELDS = frozenset({"mutex", "addr", "cs", "cs_mutex", "cs_mutex2", "block", "block_old", "page", "segment"})
+OBJ_FIELDS = frozenset({"obj"})
 TID_FIELDS = frozenset({"thread", "handoff_to", "woken", "owner", "tid", "ob_tid", "ob_tid_old"})
 NS_FIELDS = frozenset({"wait_ns", "timeout_ns"})
 MUTEX_BITS_KINDS = frozenset({"lock.acquire", "lock.release", "lock.set_parked"})
 
 LOCKED, HAS_PARKED = 1, 2
+
+# The object header (Include/object.h, free-threaded build).
+IMMORTAL_LOCAL = 0xFFFFFFFF  # ob_ref_local of an immortal object (UINT32_MAX)
+SHARED_FLAGS = ("INIT", "MAYBE_WEAKREF", "QUEUED", "MERGED")  # ob_ref_shared & 3
+QUEUED = 2
+OB_MUTEX_OFFSET = 10  # ob_mutex's offset in the header: a critical section locks block + 10
+# Critical-section tag bits (Include/internal/pycore_critical_section.h).
+CS_INACTIVE, CS_TWO_MUTEXES = 1, 2
 
 # Colours (Rich styles) shared by the widgets.
 KIND_STYLE = {
@@ -30,6 +41,8 @@ KIND_STYLE = {
     "brc": "dark_cyan",
     "ceval_gil": "dodger_blue1",
     "critical_section": "orange1",
+    "qsbr": "spring_green2",
+    "obmalloc": "khaki1",
 }
 STATE_STYLE = {
     "attached": "green3",
@@ -90,6 +103,71 @@ def mutex_bits(bits: int) -> str:
     return "|".join(flags) if flags else "unlocked"
 
 
+def shared_count(raw: int) -> int:
+    """The count part of a raw ob_ref_shared (an arithmetic shift: it may be negative)."""
+    return raw >> 2
+
+
+def shared_flags(raw: int) -> str:
+    return SHARED_FLAGS[raw & 3]
+
+
+def shared(raw: Optional[int]) -> str:
+    """A raw ob_ref_shared as ``count`` or ``count|FLAG``: ``-1|QUEUED``."""
+    if raw is None:
+        return "-"
+    return str(raw >> 2) + (f"|{SHARED_FLAGS[raw & 3]}" if raw & 3 else "")
+
+
+def local(v: Optional[int]) -> str:
+    """ob_ref_local, with the immortal value spelled out."""
+    if v is None:
+        return "-"
+    return "immortal" if v == IMMORTAL_LOCAL else str(v)
+
+
+def refcnt(local_: int, raw_shared: int) -> Optional[int]:
+    """Py_REFCNT of a header (None when immortal)."""
+    if local_ == IMMORTAL_LOCAL:
+        return None
+    return local_ + (raw_shared >> 2)
+
+
+def obj(o: Optional[int], objs: Optional[dict[int, str]] = None) -> str:
+    """An object id as ``#5`` (``#5 owned-0`` when the object has a name)."""
+    if o is None:
+        return "-"
+    nm = objs.get(o) if objs else None
+    return f"#{o} {nm}" if nm else f"#{o}"
+
+
+def mutex_name(addr: Optional[int], labels: dict[int, str]) -> str:
+    """A mutex's label; an unlabelled object's ob_mutex reads as ``<object's label>.ob_mutex``."""
+    if addr is None:
+        return "-"
+    lab = labels.get(addr)
+    if lab:
+        return lab
+    owner = labels.get(addr - OB_MUTEX_OFFSET)
+    if owner and (addr - OB_MUTEX_OFFSET) % 8 == 0:
+        return f"{owner}.ob_mutex"
+    return f"0x{addr:x}"
+
+
+def eval_breaker_bits(bits: int) -> str:
+    """tstate->eval_breaker's event bits by name (``EVAL_EXPLICIT_MERGE``), or ``0``."""
+    names = [b.name.removeprefix("_PY_").removesuffix("_BIT") for b in EvalBreakerBit if bits & b.value]
+    extra = bits & ~sum(b.value for b in EvalBreakerBit)
+    if extra:
+        names.append(hex(extra))
+    return "|".join(names) if names else "0"
+
+
+def cs_tag(tag: int) -> str:
+    """A critical section's tag bits: ACTIVE/INACTIVE, and 2 when it holds two mutexes."""
+    return ("INACTIVE" if tag & CS_INACTIVE else "ACTIVE") + ("|TWO_MUTEXES" if tag & CS_TWO_MUTEXES else "")
+
+
 def ns(value: Optional[int]) -> str:
     """A duration or timestamp in ns, in the unit that reads best."""
     if value is None:
@@ -118,32 +196,151 @@ def ts_us(ts: int) -> str:
     return f"{ts / 1000:,.3f}"
 
 
-def value(kind: str, field: str, v: Any, labels: dict[int, str]) -> str:
-    """One field of an event, as the detail line prints it."""
+def value(kind: str, field: str, v: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> str:
+    """One field of an event, as the detail line prints it (``objs``: object names by id)."""
     if v is None:
         return "-"
+    if field in OBJ_FIELDS:
+        return obj(v, objs)
+    if field in ("mutex", "cs_mutex", "cs_mutex2") and isinstance(v, int):
+        lab = mutex_name(v, labels)
+        return lab if lab.startswith("0x") else f"{lab} @0x{v:x}"
     if field in ADDR_FIELDS and isinstance(v, int):
         return named(v, labels)
+    if field in ("ob_tid", "ob_tid_old") and v == 0:
+        return "0 (unowned)"
     if field in TID_FIELDS:
         return tid(v)
     if field in NS_FIELDS:
         return ns(v)
     if field in ("bits_old", "bits_new") and kind in MUTEX_BITS_KINDS:
         return f"{v} ({mutex_bits(v)})"
+    if field in ("bits_old", "bits_new", "eval_bit") and kind == "ceval_gil.eval_breaker":
+        return f"{v} ({eval_breaker_bits(v)})"
+    if field in ("ob_ref_shared", "ob_ref_shared_old") and isinstance(v, int):
+        return f"{v} ({shared(v)})" if v & 3 else str(v)
+    if field in ("ob_ref_local", "ob_ref_local_old") and v == IMMORTAL_LOCAL:
+        return f"{v} (immortal)"
+    if field in ("cs_tag", "cs_tag_old"):
+        return f"{v} ({cs_tag(v)})"
     if isinstance(v, bool):
         return "yes" if v else "no"
     return str(v)
 
 
-def fields(e: Any, labels: dict[int, str]) -> list[tuple[str, str]]:
+def fields(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> list[tuple[str, str]]:
     """(name, text) for each field after the envelope."""
     k = kind_of(e)
-    return [(f, value(k, f, getattr(e, f), labels)) for f in e.__struct_fields__ if f not in ("seq", "ts", "tid")]
+    return [(f, value(k, f, getattr(e, f), labels, objs)) for f in e.__struct_fields__ if f not in ("seq", "ts", "tid")]
 
 
-def summary(e: Any, labels: dict[int, str]) -> str:
-    """A compact one-line description for the event list."""
+def _cs_mutexes(e: Any, labels: dict[int, str]) -> str:
+    if e.cs_mutex is None:
+        return f"section @{hexaddr(e.cs)}"
+    two = getattr(e, "cs_mutex2", None)
+    return mutex_name(e.cs_mutex, labels) + (f" + {mutex_name(two, labels)}" if two is not None else "")
+
+
+def _object_summary(k: str, e: Any, labels: dict[int, str], objs: Optional[dict[int, str]]) -> Optional[str]:
+    """The list line of an object, BRC, eval-breaker or critical-section event (None: another kind)."""
+    if k == "object.new":
+        return (f"{obj(e.obj, objs)}  {e.type}  {e.size} B{'  gc' if e.gc else ''}  owner {tid(e.ob_tid)}"
+                f"  @{hexaddr(e.block)}")
+    if k in ("object.incref", "object.decref"):
+        if e.path == "immortal":
+            return f"{obj(e.obj, objs)}  immortal: no change"
+        if e.ob_ref_local != e.ob_ref_local_old:
+            change = f"local {e.ob_ref_local_old} → {e.ob_ref_local}"
+        else:
+            change = f"shared {shared(e.ob_ref_shared_old)} → {shared(e.ob_ref_shared)}"
+        return f"{obj(e.obj, objs)}  {e.path}  {change}  refcnt {e.refcnt}"
+    if k == "object.try_incref":
+        return f"{obj(e.obj, objs)}  {e.path}  {'ok' if e.ok else 'failed'}  refcnt {e.refcnt}"
+    if k == "object.disown":
+        return f"{obj(e.obj, objs)}  {e.path}  ob_tid {tid(e.ob_tid_old)} → {tid(e.ob_tid) if e.ob_tid else 'unowned'}"
+    if k == "object.merge":
+        extra = f"  extra {e.extra}" if e.extra else ""
+        return (f"{obj(e.obj, objs)}  {e.path}  shared {shared(e.ob_ref_shared_old)} → {shared(e.ob_ref_shared)}"
+                f"{extra}  refcnt {e.refcnt}")
+    if k == "object.dealloc":
+        return f"{obj(e.obj, objs)}  {e.type}  freed  @{hexaddr(e.block)}"
+    if k == "object.set_maybe_weakref":
+        return f"{obj(e.obj, objs)}  shared {shared(e.ob_ref_shared_old)} → {shared(e.ob_ref_shared)}"
+    if k == "object.set_immortal":
+        return f"{obj(e.obj, objs)}  now immortal"
+    if k == "brc.queue":
+        return f"{obj(e.obj, objs)}  → {tid(e.owner)}'s queue (bucket {e.bucket})"
+    if k == "brc.merge":
+        return f"{obj(e.obj, objs)}  merged for {tid(e.owner)}  refcnt {e.refcnt}"
+    if k == "brc.merge_batch":
+        return f"{tid(e.thread)}  merges {e.count} queued object{'s' if e.count != 1 else ''}"
+    if k in ("brc.init_thread", "brc.remove_thread"):
+        return f"{tid(e.thread)}  bucket {e.bucket}"
+    if k == "ceval_gil.eval_breaker":
+        return f"{tid(e.thread)}  {e.op} {eval_breaker_bits(e.eval_bit)}  → {eval_breaker_bits(e.bits_new)}"
+    if k.startswith("critical_section."):
+        path = getattr(e, "path", "")
+        return f"{_cs_mutexes(e, labels)}  depth {e.depth}  {cs_tag(e.cs_tag)}" + (f"  {path}" if path else "")
+    return None
+
+
+def _qsbr_seq(v: int) -> str:
+    return "offline" if v == 0 else str(v)
+
+
+def _queue(q: int) -> str:
+    return "the interpreter's queue" if q == 0 else f"{tid(q)}'s queue"
+
+
+def _memory_summary(k: str, e: Any, labels: dict[int, str]) -> Optional[str]:
+    """The list line of a QSBR or allocator event (None: another kind)."""
+    if k in ("qsbr.register", "qsbr.unregister"):
+        return f"{tid(e.thread)}  slot {e.slot}"
+    if k in ("qsbr.attach", "qsbr.detach", "qsbr.quiescent"):
+        return f"{tid(e.thread)}  seq {_qsbr_seq(e.qsbr_seq_old)} → {_qsbr_seq(e.qsbr_seq)}"
+    if k == "qsbr.advance":
+        return f"wr_seq {e.wr_seq_old} → {e.wr_seq}  ({e.path})"
+    if k == "qsbr.poll":
+        return f"goal {e.goal}  rd_seq {e.rd_seq_old} → {e.rd_seq}  {'reached' if e.ok else 'not reached'}"
+    if k == "obmalloc.alloc":
+        return f"{name(e.block, labels)}  {e.size} B  {e.heap} heap  page {hexaddr(e.page)}"
+    if k == "obmalloc.free":
+        return f"{name(e.block, labels)}  {e.size} B  {e.heap} heap  {e.path}"
+    if k == "obmalloc.collect":
+        return f"page {hexaddr(e.page)}  collects {e.count} cross-thread free{'s' if e.count != 1 else ''}"
+    if k == "obmalloc.page_new":
+        return f"page {hexaddr(e.page)}  {e.heap} bin {e.bin}  {e.block_size} B × {e.capacity}"
+    if k == "obmalloc.page_free":
+        goal = f"  goal {e.goal} (rd_seq {e.rd_seq})" if e.goal else ""
+        return f"page {hexaddr(e.page)}  {e.heap} bin {e.bin}{goal}"
+    if k == "obmalloc.page_qsbr_defer":
+        return f"page {hexaddr(e.page)}  goal {e.goal_old} → {e.goal}"
+    if k == "obmalloc.page_qsbr_cancel":
+        return f"page {hexaddr(e.page)}  goal {e.goal_old} cancelled"
+    if k in ("obmalloc.segment_new", "obmalloc.segment_free", "obmalloc.segment_abandon",
+             "obmalloc.segment_reclaim"):
+        return f"segment {hexaddr(e.segment)}  {tid(e.thread)}"
+    if k == "obmalloc.free_delayed":
+        return f"{name(e.block, labels)}  {e.size} B  goal {e.goal}  → {_queue(e.thread)}"
+    if k == "obmalloc.process_delayed":
+        return f"{name(e.block, labels)}  goal {e.goal}  from {_queue(e.thread)}  (rd_seq {e.rd_seq})"
+    if k == "obmalloc.abandon_delayed":
+        return f"{tid(e.thread)}'s queue: {e.count} block{'s' if e.count != 1 else ''} → the interpreter's queue"
+    return None
+
+
+def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> str:
+    """A compact one-line description for the event list (``objs``: object names by id)."""
     k = kind_of(e)
+    module = k.split(".", 1)[0]
+    if module in ("object", "brc", "ceval_gil", "critical_section"):
+        line = _object_summary(k, e, labels, objs)
+        if line is not None:
+            return line
+    if module in ("qsbr", "obmalloc"):
+        line = _memory_summary(k, e, labels)
+        if line is not None:
+            return line
     if k == "lock.acquire":
         waited = f"  waited {ns(e.wait_ns)}" if e.wait_ns else ""
         return f"{name(e.mutex, labels)}  via {e.via}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}{waited}"
@@ -189,10 +386,23 @@ def summary(e: Any, labels: dict[int, str]) -> str:
         return f"{hexaddr(e.addr)} = {e.label}"
     if k == "run.failure":
         return f"{e.reason}: {e.message}"
-    return "  ".join(f"{f}={v}" for f, v in fields(e, labels)) or k
+    return "  ".join(f"{f}={v}" for f, v in fields(e, labels, objs)) or k
 
 
-def explain(e: Any, labels: dict[int, str]) -> str:
+_OBJECT_EXPLAIN = {
+    ("object.incref", "local"): "{who} (the owner) increfed {o}: ob_ref_local += 1, no atomic.",
+    ("object.incref", "shared"): "{who} (not the owner) increfed {o} with an atomic add on ob_ref_shared.",
+    ("object.decref", "local"): "{who} (the owner) decrefed {o}: ob_ref_local -= 1.",
+    ("object.decref", "shared"): "{who} (not the owner) decrefed {o} with a CAS on ob_ref_shared.",
+    ("object.merge", "queue"): "{who} merged {o}'s counts while draining its BRC queue (flags → MERGED).",
+    ("object.merge", "zero_local"): "{o}'s local count reached 0 with shared references left: the counts merged "
+                                    "(flags → MERGED).",
+    ("object.merge", "owner_gone"): "{o}'s owner has exited, so {who} merged its counts itself (flags → MERGED).",
+    ("object.merge", "explicit"): "{o} was merged explicitly (local count moved into ob_ref_shared).",
+}
+
+
+def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> str:
     """One sentence saying what the event means in CPython's terms."""
     k = kind_of(e)
     who = tid(e.tid)
@@ -247,10 +457,49 @@ def explain(e: Any, labels: dict[int, str]) -> str:
         return f"Address {hexaddr(e.addr)} is named {e.label!r}."
     if k == "run.failure":
         return f"The run failed: {e.reason}."
+    o = obj(getattr(e, "obj", None), objs)
+    text = _OBJECT_EXPLAIN.get((k, getattr(e, "path", None)))
+    if text is not None:
+        return text.format(who=who, o=o)
+    if k in ("object.incref", "object.decref") and e.path == "immortal":
+        return f"{o} is immortal: {who}'s {k.split('.')[1]} changed nothing."
+    if k == "object.new":
+        return f"{who} created {o}, a {e.type} it owns (ob_tid = {tid(e.ob_tid)}, ob_ref_local = 1)."
+    if k == "object.dealloc":
+        return f"{o}'s reference count reached 0: {who} deallocated it."
+    if k == "object.disown":
+        return f"{o} lost its owner (ob_tid → 0, {e.path})."
+    if k == "object.try_incref":
+        return f"{who} tried a lock-free incref of {o}: " + ("it succeeded." if e.ok else "the object was already dying.")
+    if k == "object.set_maybe_weakref":
+        return f"{o} was marked MAYBE_WEAKREF: other threads may now try_incref it."
+    if k == "object.set_immortal":
+        return f"{o} became immortal: refcount operations no longer touch its header."
+    if k == "brc.queue":
+        return (f"{who}'s decref found {o}'s shared count at zero: it set QUEUED and handed the reference to "
+                f"the owner {tid(e.owner)}'s BRC queue.")
+    if k == "brc.merge":
+        return f"{o} was merged from {tid(e.owner)}'s BRC queue."
+    if k == "brc.merge_batch":
+        return f"{tid(e.thread)} merges the objects queued to it (_Py_brc_merge_refcounts)."
+    if k == "ceval_gil.eval_breaker":
+        return f"{who} {e.op} {eval_breaker_bits(e.eval_bit)} in {tid(e.thread)}'s eval breaker."
+    if k in ("brc.init_thread", "brc.remove_thread"):
+        verb = "registered in" if k == "brc.init_thread" else "left"
+        return f"{tid(e.thread)} {verb} the BRC table (bucket {e.bucket})."
+    if k.startswith("critical_section."):
+        what = _cs_mutexes(e, labels)
+        return {
+            "critical_section.begin": f"{who} began a critical section on {what} ({getattr(e, 'path', '')}).",
+            "critical_section.locked": f"{who} now holds {what} for its critical section.",
+            "critical_section.end": f"{who} ended its critical section on {what}.",
+            "critical_section.suspend": f"{who} suspended its critical section {what}, releasing its mutexes.",
+            "critical_section.resume": f"{who} resumes its critical section {what}: it relocks its mutexes.",
+        }.get(k, f"{who}: {k} on {what}.")
     return k
 
 
-def detail(e: Optional[Any], labels: dict[int, str]) -> Text:
+def detail(e: Optional[Any], labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> Text:
     """The detail panel text: header, explanation, every field."""
     if e is None:
         return Text("before the first event", style="dim")
@@ -264,9 +513,9 @@ def detail(e: Optional[Any], labels: dict[int, str]) -> Text:
     out.append("  ·  ")
     out.append(k, style=kind_style(k))
     out.append("   ")
-    out.append(explain(e, labels), style="italic")
+    out.append(explain(e, labels, objs), style="italic")
     out.append("\n")
-    for i, (f, v) in enumerate(fields(e, labels)):
+    for i, (f, v) in enumerate(fields(e, labels, objs)):
         if i:
             out.append("   ")
         out.append(f + "=", style="dim")

@@ -8,6 +8,7 @@ which a thread cannot abandon mid-query) take turns:
 - ``rows``   a second Cursor that reads event blocks for the event list
 - ``lanes``  the thread-lane intervals of a window
 - ``query``  the SQL console (interruptible)
+- ``objs``   object biographies (which events are about one object)
 
 Every failure is an ``FtreplayError`` with a one-line message.
 """
@@ -16,18 +17,20 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import duckdb
 
-from ftreplay.errors import StoreError
+from ftreplay.errors import StoreError, UsageError
 from ftreplay.analysis import queries
 from ftreplay.record.store import Store
 from ftreplay.replay.cursor import Cursor
 from ftreplay.replay.state import State
 
 from . import fmt
+from .biography import Biography, is_block, parse_object_ref
 from .timeline import Grid, LaneData, build
 
 SQL_ROW_LIMIT = 1000
@@ -81,6 +84,7 @@ class EventRow:
     tid: int
     kind: str
     text: str
+    obj: Optional[int] = None  # the event's obj column
 
 
 @dataclass
@@ -110,10 +114,12 @@ class Session:
         self._rows = _Guarded(Cursor(self._children[1], run_id))
         self._lanes = _Guarded(store.con.cursor())
         self._sql = _Guarded(store.con.cursor())
+        self._objs = _Guarded(store.con.cursor())
         con = self._lanes.con
         try:
             self.threads: list[int] = [r[0] for r in con.execute(queries.THREADS, {"run": run_id}).fetchall()]
             self.labels: dict[int, str] = dict(con.execute(queries.LABELS, {"run": run_id}).fetchall())
+            self.obj_names: dict[int, str] = dict(con.execute(queries.OBJECT_NAMES, {"run": run_id}).fetchall())
         except duckdb.Error as e:
             raise _one_line(e) from None
 
@@ -197,8 +203,58 @@ class Session:
         return self._format(events)
 
     def _format(self, events) -> list[EventRow]:
-        labels = self.labels
-        return [EventRow(e.seq, e.ts, e.tid, fmt.kind_of(e), fmt.summary(e, labels)) for e in events]
+        labels, names = self.labels, self.obj_names
+        return [EventRow(e.seq, e.ts, e.tid, fmt.kind_of(e), fmt.summary(e, labels, names), getattr(e, "obj", None))
+                for e in events]
+
+    # -- object biographies -------------------------------------------------------------------
+    def biography(self, text: str, at: int) -> Biography:
+        """The biography of the object ``text`` names: an obj id (``5``, ``#5``), a block
+        address (``0x...``: the object created there nearest seq ``at``) or an object's name
+        (several objects of one name: the one created nearest ``at``)."""
+        try:
+            ref = parse_object_ref(text)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        run = {"run": self.run_id}
+        with self._objs.lock:
+            con = self._objs.con
+            try:
+                if isinstance(ref, int):
+                    obj = ref
+                elif is_block(ref):
+                    row = con.execute(queries.OBJECT_AT_BLOCK, {**run, "block": int(ref, 16), "at": at}).fetchone()
+                    if row is None:
+                        raise UsageError(f"no object was created at {ref}")
+                    obj = row[0]
+                else:
+                    obj = self._object_named(con, ref, at)
+                born = con.execute(queries.OBJECT_BORN, {**run, "obj": obj}).fetchone()
+                seqs = array("q")
+                cur = con.execute(queries.OBJECT_EVENTS, {**run, "obj": obj})
+                while chunk := cur.fetchmany(65536):
+                    seqs.extend(r[0] for r in chunk)
+            except duckdb.Error as e:
+                raise _one_line(e) from None
+        if born is None and not seqs:
+            raise UsageError(f"no object #{obj} in this run")
+        return Biography(obj, born[1] if born else "", self.obj_names.get(obj, ""), born[0] if born else None, seqs)
+
+    def _object_named(self, con, name: str, at: int) -> int:
+        objs = [o for o, n in self.obj_names.items() if n == name]
+        if not objs:
+            raise UsageError(f"no object is named {name!r} (give an obj id such as #5, or a block address)")
+        if len(objs) == 1:
+            return objs[0]
+        born = {}
+        for o in sorted(objs)[:100]:
+            row = con.execute(queries.OBJECT_BORN, {"run": self.run_id, "obj": o}).fetchone()
+            if row is not None:
+                born[o] = row[0]
+        before = [o for o, seq in born.items() if seq <= at]
+        if before:
+            return max(before, key=born.__getitem__)
+        return min(born, key=born.__getitem__) if born else objs[0]
 
     # -- thread lanes -----------------------------------------------------------------------
     def lanes(self, grid: Grid, c0: int, c1: int) -> LaneData:
@@ -236,7 +292,7 @@ class Session:
     def close(self) -> None:
         """Close every cursor, each after the worker using it (if any) is done with it."""
         self.interrupt_query()
-        for g in (self._nav, self._rows, self._lanes, self._sql):
+        for g in (self._nav, self._rows, self._lanes, self._sql, self._objs):
             got = g.lock.acquire(timeout=5)
             try:
                 con = g.con.con if isinstance(g.con, Cursor) else g.con

@@ -5,6 +5,9 @@ five steps) and asks the ``nav`` worker to move the Session's Cursor there; the 
 posts ``CursorMoved`` with a copy of the state and the event, and only then do the widgets
 change.  Finds (same thread, same kind, watch predicate) start from the target and set it
 to where they land.
+
+Following an object (``o``) loads its biography, the seqs of its events, in the ``follow``
+worker; ``n`` / ``N`` then seek to its next / previous event with a bisect, no query.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ftreplay.errors import FtreplayError
 from ftreplay.replay.state import State
 
 from .. import fmt
+from ..biography import Biography
 from ..commands import ReplayCommands
 from ..session import Move, Moved, Session
 from ..widgets import event_list
@@ -74,6 +78,12 @@ class ReplayScreen(Screen):
                 tooltip="Continue forward to the next event matching the watch"),
         Binding("C", "continue(False)", "Continue back", id="continue-backward", show=False, key_display="C",
                 tooltip="Continue backward to the previous event matching the watch"),
+        Binding("o", "follow", "Follow", id="follow",
+                tooltip="Follow object…: then n / N step through only that object's events"),
+        Binding("n", "follow_step(True)", "Next event of the object", id="follow-next", show=False,
+                tooltip="Next event of the followed object"),
+        Binding("N", "follow_step(False)", "Previous event of the object", id="follow-prev", show=False,
+                key_display="N", tooltip="Previous event of the followed object"),
         Binding("space", "play", "Play", id="play", tooltip="Play / pause: step forward on a timer"),
         Binding("greater_than_sign", "speed(1)", "Faster", id="play-faster", show=False, key_display=">",
                 tooltip="Play faster (1, 10, 100, 1000 events a tick)"),
@@ -84,7 +94,8 @@ class ReplayScreen(Screen):
         Binding("t", "axis", "Lanes axis", id="axis", show=False, tooltip="Thread lanes over seq or virtual time"),
         Binding("s", "sql", "SQL", id="sql", tooltip="Show / hide the SQL console"),
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
-        Binding("escape", "back", "Runs", id="back", tooltip="Close the console, stop playing, or go back to the runs"),
+        Binding("escape", "back", "Runs", id="back",
+                tooltip="Close the console, stop playing, stop following, or go back to the runs"),
     ]
 
     class CursorMoved(Message):
@@ -107,6 +118,12 @@ class ReplayScreen(Screen):
             self.count = count
             self.error = error
 
+    class BiographyLoaded(Message):
+        def __init__(self, bio: Optional[Biography], error: str = "") -> None:
+            super().__init__()
+            self.bio = bio
+            self.error = error
+
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
@@ -115,6 +132,7 @@ class ReplayScreen(Screen):
         self.event = None
         self.watch = ""
         self.watch_matches: Optional[int] = None
+        self.bio: Optional[Biography] = None  # the followed object
         self.first_full_screen: Optional[float] = None
         self._req = 0
         self._applied = 0
@@ -186,8 +204,8 @@ class ReplayScreen(Screen):
         events = self.query_one(EventList)
         events.add_blocks(r.rows)
         events.cursor_seq = r.seq
-        self.query_one(EventDetail).show(r.event, self.session.labels)
-        self.query_one(Inspector).show(r.state)
+        self.query_one(EventDetail).show(r.event, self.session.labels, self.session.obj_names)
+        self.query_one(Inspector).show(r.state, getattr(r.event, "obj", None))
         self._show_status(busy=not latest)
         self._check_ready()
 
@@ -285,6 +303,64 @@ class ReplayScreen(Screen):
             return
         self._move(Move("find", self.target, forward, self.watch))
 
+    # -- following an object ---------------------------------------------------------------------
+    def action_follow(self) -> None:
+        current = getattr(self.event, "obj", None)
+        default = current if current is not None else (self.bio.obj if self.bio is not None else None)
+        self.app.push_screen(
+            Prompt("Follow object", value="" if default is None else f"#{default}",
+                   placeholder="an obj id (#5), an object's name, or its block address (0x...)",
+                   help="n / N then move to the object's next / previous event; its events are marked ◆ in "
+                        "the list and its row in the Objects panel.  Empty (or Esc on the screen) stops following."),
+            self._set_follow,
+        )
+
+    def _set_follow(self, text: Optional[str]) -> None:
+        if text is None:
+            return
+        if not text:
+            self._stop_following()
+            return
+        self._load_biography(text, self.target)
+
+    @work(thread=True, exclusive=True, group="follow")
+    def _load_biography(self, text: str, at: int) -> None:
+        try:
+            bio = self.session.biography(text, at)
+        except FtreplayError as e:
+            self.post_message(self.BiographyLoaded(None, str(e)))
+            return
+        self.post_message(self.BiographyLoaded(bio))
+
+    def on_replay_screen_biography_loaded(self, message: BiographyLoaded) -> None:
+        if message.bio is None:
+            self.notify(message.error, title="follow", severity="error")
+            return
+        bio = self.bio = message.bio
+        self.query_one(EventList).follow(bio.obj)
+        inspector = self.query_one(Inspector)
+        inspector.follow(bio.obj)
+        inspector.scroll_to_widget(inspector.panel("objects"), animate=False, top=True)
+        self.notify(f"following {bio.title}: {len(bio):,} events (n / N)", timeout=3)
+        self._show_status()
+
+    def _stop_following(self) -> None:
+        self.bio = None
+        self.query_one(EventList).follow(None)
+        self.query_one(Inspector).follow(None)
+        self._show_status()
+
+    def action_follow_step(self, forward: bool) -> None:
+        bio = self.bio
+        if bio is None:
+            self.notify("no object followed: press o to pick one", severity="warning", timeout=3)
+            return
+        seq = bio.step(self.target, forward)
+        if seq is None:
+            self.notify(f"no {'later' if forward else 'earlier'} event of {bio.title}", severity="warning", timeout=3)
+            return
+        self._seek(seq)
+
     # -- play -----------------------------------------------------------------------------------
     def action_play(self) -> None:
         if self._player is not None:
@@ -350,7 +426,9 @@ class ReplayScreen(Screen):
         keys.append((self.app.get_key_display(Binding("ctrl+p", "command_palette", "")), "Command palette: every action by name"))
         notes = ("The status line shows seq N/LAST (LAST is the run's last seq) and the virtual time after event N.\n"
                  "Lanes: one row per thread, the cursor's column marked ┃ in the middle.  "
-                 "Watch predicates and the SQL console are DuckDB SQL over the store (read-only).")
+                 "Watch predicates and the SQL console are DuckDB SQL over the store (read-only).\n"
+                 "Following an object (o): n / N visit only the events whose obj column is it; "
+                 "the status line says which of them the cursor is on (k/n).")
         self.app.push_screen(HelpScreen(f"ftreplay · keys · {self.session.run_id}", keys, notes))
 
     def action_back(self) -> None:
@@ -361,20 +439,24 @@ class ReplayScreen(Screen):
         elif self._player is not None:
             self._stop_playing()
             self._show_status()
+        elif self.bio is not None:
+            self._stop_following()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
 
     # -- status, readiness ------------------------------------------------------------------------
     def _show_status(self, busy: bool = False) -> None:
-        st, ev = self.state, self.event
+        st, ev, bio = self.state, self.event, self.bio
+        seq = st.seq if st is not None else self.target
         self.query_one(StatusBar).show(Status(
-            seq=st.seq if st is not None else self.target,
+            seq=seq,
             last=self.session.last,
             ts=st.ts if st is not None else 0,
             kind=fmt.kind_of(ev) if ev is not None else "",
             tid=ev.tid if ev is not None else None,
             watch=self.watch,
             watch_matches=self.watch_matches,
+            follow=f"{bio.title} ({bio.where(seq)})" if bio is not None else "",
             playing=self._player is not None,
             speed=PLAY_SPEEDS[self._speed],
             lanes=self.query_one(ThreadLanes).describe_zoom() + f" ({self.query_one(ThreadLanes).axis})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from textual.widgets import Static
 
@@ -14,5 +14,5 @@ class EventDetail(Static):
     EventDetail { height: auto; min-height: 3; padding: 0 1; }
     """
 
-    def show(self, event: Any, labels: dict[int, str]) -> None:
-        self.update(fmt.detail(event, labels))
+    def show(self, event: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> None:
+        self.update(fmt.detail(event, labels, objs))

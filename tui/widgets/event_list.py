@@ -32,11 +32,12 @@ KIND_W = max(len(t) for t in TAGS) + 2
 
 
 class EventList(ScrollView, can_focus=True, inherit_bindings=False):
-    COMPONENT_CLASSES = {"event-list--cursor", "event-list--pending", "event-list--header"}
+    COMPONENT_CLASSES = {"event-list--cursor", "event-list--pending", "event-list--header", "event-list--followed"}
     DEFAULT_CSS = """
     EventList { scrollbar-size-vertical: 1; overflow-x: hidden; }
     EventList > .event-list--cursor { background: $primary 70%; text-style: bold; }
     EventList > .event-list--pending { color: $text-muted; }
+    EventList > .event-list--followed { color: $accent; text-style: bold; }
     """
 
     cursor_seq: reactive[int] = reactive(-1, always_update=True)
@@ -67,6 +68,7 @@ class EventList(ScrollView, can_focus=True, inherit_bindings=False):
         self._worker: Worker | None = None
         self._error = ""
         self._load_scheduled = False
+        self._follow: int | None = None  # rows about this object are marked
         last = max(session.last, 0)
         self._seq_w = max(len(f"{last:,}"), 3)
         self._ts_w = max(len(fmt.ts_us(session.end_ts)), 5)
@@ -97,6 +99,12 @@ class EventList(ScrollView, can_focus=True, inherit_bindings=False):
             self._inflight.discard(b)
         if blocks:
             self._lines.clear()
+
+    def follow(self, obj: int | None) -> None:
+        """Mark the rows of the events about ``obj`` (None: mark nothing)."""
+        self._follow = obj
+        self._lines.clear()
+        self.refresh()
 
     def visible_text(self) -> list[str]:
         """The visible rows as plain text (for tests and debugging)."""
@@ -206,10 +214,14 @@ class EventList(ScrollView, can_focus=True, inherit_bindings=False):
             pending = base + self.get_component_rich_style("event-list--pending", partial=True)
             segs = [Segment(f"{seq:>{self._seq_w},}  " + ("…" if not self._error else self._error), pending)]
             return Strip(segs).adjust_cell_length(width, base)
-        marker = "▶" if is_cursor else " "
+        followed = self._follow is not None and row.obj == self._follow
+        marker = "▶" if is_cursor else ("◆" if followed else " ")
+        marker_style = base + Style(bold=True)
+        if followed and not is_cursor:
+            marker_style += self.get_component_rich_style("event-list--followed", partial=True)
         kind_style = base + Style.parse(fmt.kind_style(row.kind))
         segs = [
-            Segment(marker, base + Style(bold=True)),
+            Segment(marker, marker_style),
             Segment(f"{row.seq:>{self._seq_w},}", base + Style(bold=is_cursor)),
             Segment("  "),
             Segment(f"{fmt.ts_us(row.ts):>{self._ts_w}}", base + Style(dim=not is_cursor)),

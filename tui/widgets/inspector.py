@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ftreplay.replay.state import State
 
-from .panels import PANELS
+from .panels import PANELS, Focus
 
 
 class Inspector(VerticalScroll):
@@ -23,6 +23,8 @@ class Inspector(VerticalScroll):
         super().__init__(**kwargs)
         self.run = run
         self.ready = False
+        self._last_state: Optional[State] = None
+        self.focus_objects = Focus()
 
     def compose(self) -> ComposeResult:
         for p in PANELS:
@@ -32,7 +34,25 @@ class Inspector(VerticalScroll):
                 panel.add_class("failed")
             yield panel
 
-    def show(self, state: State) -> None:
+    def show(self, state: State, current_obj: Optional[int] = None) -> None:
+        """Render every panel for ``state``; ``current_obj`` is the object of the event at the cursor."""
+        self._last_state = state
+        self.focus_objects = self.focus_objects._replace(current=current_obj)
         for p in PANELS:
-            self.query_one(f"#panel-{p.id}", Static).update(p.render(state, self.run))
+            self._render_panel(p, state)
         self.ready = True
+
+    def follow(self, obj: Optional[int]) -> None:
+        """Point out ``obj`` (None: nothing) in the panels that show objects."""
+        self.focus_objects = self.focus_objects._replace(follow=obj)
+        if self._last_state is not None:
+            for p in PANELS:
+                if p.focus:
+                    self._render_panel(p, self._last_state)
+
+    def panel(self, panel_id: str) -> Static:
+        return self.query_one(f"#panel-{panel_id}", Static)
+
+    def _render_panel(self, p, state: State) -> None:
+        body = p.render(state, self.run, focus=self.focus_objects) if p.focus else p.render(state, self.run)
+        self.panel(p.id).update(body)

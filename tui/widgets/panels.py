@@ -1,40 +1,27 @@
-"""The state inspector's panels: a registry of ``(id, title, render(state, run))``.
+"""The state inspector's panels: a registry of ``Panel(id, title, render(state, run))``.
 
 A render function gets the projected State at the cursor and the run's row and returns a
 Rich renderable; the Inspector widget shows one bordered panel per entry, in order.  Add a
-panel by appending to ``PANELS``.
+panel by appending to ``PANELS``.  This file holds the thread and lock panels; the object
+panels live in ``object_panels``, QSBR and the heaps in ``heap_panels``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from ftreplay.replay.state import State
 from ftreplay.runtime.bugs import BUGS
 
 from .. import fmt
-
-
-class Panel(NamedTuple):
-    id: str
-    title: str
-    render: Callable[[State, dict[str, Any]], RenderableType]
-
-
-def _table(*columns: str, wrap: str = "") -> Table:
-    """A borderless table; every column keeps at least its header's width, ``wrap`` may wrap."""
-    t = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold bright_black")
-    for c in columns:
-        if c == wrap:
-            t.add_column(c, ratio=1, overflow="fold")
-        else:
-            t.add_column(c, no_wrap=True, overflow="ellipsis", min_width=len(c))
-    return t
+from .heap_panels import render_heaps, render_qsbr
+from .object_panels import render_brc, render_critical_sections, render_objects
+from .panel_kit import Focus, Panel
+from .panel_kit import table as _table
 
 
 def _state_text(state: str, parked: bool) -> Text:
@@ -52,7 +39,7 @@ def render_threads(st: State, run: dict[str, Any]) -> RenderableType:
     holds: dict[int, list[str]] = {}
     for addr, (bits, owner) in st.mutexes.items():
         if owner is not None and bits & fmt.LOCKED:
-            holds.setdefault(owner, []).append(fmt.name(addr, st.labels))
+            holds.setdefault(owner, []).append(fmt.mutex_name(addr, st.labels))
     for addr, (level, owner) in st.recursive.items():
         if owner is not None and level:
             holds.setdefault(owner, []).append(f"{fmt.name(addr, st.labels)}×{level}")
@@ -62,7 +49,7 @@ def render_threads(st: State, run: dict[str, Any]) -> RenderableType:
             Text(fmt.tid(tid), style="bold"),
             _state_text(state, parked_on is not None) if phase in ("created", "running")
             else Text(state, style="grey50"),
-            fmt.name(parked_on, st.labels) if parked_on is not None else Text("-", style="dim"),
+            fmt.mutex_name(parked_on, st.labels) if parked_on is not None else Text("-", style="dim"),
             ", ".join(sorted(holds.get(tid, []))) or Text("-", style="dim"),
             Text(phase, style="" if phase == "running" else "dim"),
         )
@@ -80,7 +67,9 @@ def render_locks(st: State, run: dict[str, Any]) -> RenderableType:
         t = _table("PyMutex", "bits", "owner", "waiters")
         for addr, (bits, owner) in sorted(st.mutexes.items()):
             style = "bold red1" if bits & fmt.HAS_PARKED else ("yellow1" if bits & fmt.LOCKED else "dim")
-            t.add_row(fmt.named(addr, st.labels), Text(fmt.mutex_bits(bits), style=style), fmt.tid(owner),
+            name = fmt.mutex_name(addr, st.labels)
+            t.add_row(name if name.startswith("0x") else f"{name} @0x{addr:x}", Text(fmt.mutex_bits(bits), style=style),
+                      fmt.tid(owner),
                       str(waiting.get(addr, 0)) if waiting.get(addr) else Text("-", style="dim"))
         parts.append(t)
     if st.recursive:
@@ -101,7 +90,7 @@ def render_locks(st: State, run: dict[str, Any]) -> RenderableType:
                 if i:
                     line.append(" → ", style="dim")
                 line.append(fmt.tid(tid), style="bold red1")
-                line.append(f" on {fmt.name(addr, st.labels)}")
+                line.append(f" on {fmt.mutex_name(addr, st.labels)}")
             t.add_row(str(b), line)
         parts.append(t)
     else:
@@ -179,4 +168,13 @@ PANELS: list[Panel] = [
     Panel("threads", "Threads", render_threads),
     Panel("locks", "Locks & parking lot", render_locks),
     Panel("guest", "Guest fields", render_guest),
+    Panel("critical-sections", "Critical sections", render_critical_sections),
+    Panel("objects", "Objects", render_objects, focus=True),
+    Panel("brc", "BRC queues & eval breaker", render_brc),
+    Panel("qsbr", "QSBR", render_qsbr),
+    Panel("heaps", "Heaps", render_heaps),
 ]
+
+__all__ = ["PANELS", "Panel", "Focus", "render_failure", "render_threads", "render_locks", "render_guest",
+           "render_objects", "render_brc", "render_critical_sections", "render_qsbr", "render_heaps",
+           "wait_for_cycle"]

@@ -20,6 +20,7 @@ class Status:
     tid: Optional[int] = None
     watch: str = ""
     watch_matches: Optional[int] = None
+    follow: str = ""  # the followed object and where the cursor is among its events
     playing: bool = False
     speed: int = 1
     lanes: str = ""
@@ -45,6 +46,10 @@ class StatusBar(Static):
             t.append("   ▶ playing" + (f" ×{s.speed:,}" if s.speed != 1 else ""), style="bold green3")
         elif s.speed != 1:
             t.append(f"   play speed ×{s.speed:,}", style="dim")
+        if s.follow:
+            t.append("   following ", style="bold magenta")
+            t.append(s.follow)
+            t.append("  n/N", style="dim")
         if s.watch:
             t.append("   watch ", style="bold magenta")
             t.append(s.watch)
