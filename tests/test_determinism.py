@@ -113,7 +113,7 @@ def test_cli_records_twice_identically(cli):
     assert a["hash"] == b["hash"]
     assert Path(a["log"]).read_bytes() == Path(b["log"]).read_bytes()
     assert (a["status"], a["events"], a["failure"]) == (b["status"], b["events"], b["failure"])
-    assert a["hash"] == record("join_race", 1, "pct", args={"joiners": 3}, bugs=(BUG,))[0].hash
+    assert a["hash"] == record("join_race", 7, "pct", args={"joiners": 3}, bugs=(BUG,))[0].hash
 
 
 def _flip(path: Path, offset: int) -> None:
