@@ -74,6 +74,7 @@ class RunEnd(msgspec.Struct, frozen=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
+_checkpoint_head = msgspec.msgpack.Decoder(tuple[int, msgspec.Raw])  # the seq, the state left undecoded
 _meta_decoder = msgspec.msgpack.Decoder(RunMeta)
 _end_decoder = msgspec.msgpack.Decoder(RunEnd)
 
@@ -131,6 +132,7 @@ class FrameWriter:
         self._hash = hashlib.sha256()
         self.bytes_written = 0
         self.frames = 0
+        self.on_events = None  # called with each EVENTS payload once written (streaming ingest)
 
     def _emit(self, data: bytes | bytearray) -> None:
         self._write(data)
@@ -151,6 +153,8 @@ class FrameWriter:
         body.release()
         self._emit(buf)
         self.frames += 1
+        if frame_type == FRAME_EVENTS and self.on_events is not None:
+            self.on_events(payload)
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
@@ -279,7 +283,7 @@ class LogReader:
         data = self.data
         for start, end in self.checkpoint_frames:
             raw = bytes(data[start:end])
-            yield _decoder.decode(raw)[0], raw
+            yield _checkpoint_head.decode(raw)[0], raw
 
     def columns(self) -> Iterator[tuple[int, int, list]]:
         """Yield ``(kind_id, n, columns)`` per kind per frame; int columns stay bytes."""

@@ -274,6 +274,8 @@ def stress(rt, threads: int = 4, iterations: int = 200):
             o = rt.new_object("int", size=32 + 16 * (k % 4))
             if k % 4 == 0:
                 lst.append(o)
+                if len(lst) > 32:
+                    lst.pop().decref()  # the list stays short: a shrinking resize now and then
             peer.append(o)  # dropped later by the peer: a non-owner decref
             o.decref()
             if len(lst):
