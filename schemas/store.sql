@@ -788,6 +788,41 @@ CREATE TABLE IF NOT EXISTS raw.dictobject_read (
     path VARCHAR,
     block BIGINT
 );
+CREATE TABLE IF NOT EXISTS raw.pystate_stw_request (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    scope VARCHAR,
+    requester BIGINT,
+    countdown BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_stop_the_world (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    scope VARCHAR,
+    requester BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_start_the_world (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    scope VARCHAR,
+    requester BIGINT,
+    countdown BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_stw_countdown (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    scope VARCHAR,
+    countdown BIGINT,
+    countdown_old BIGINT
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -857,6 +892,10 @@ CREATE OR REPLACE VIEW main.listobject_read AS SELECT run_id, seq, ts, tid, 'lis
 CREATE OR REPLACE VIEW main.dictobject_resize AS SELECT run_id, seq, ts, tid, 'dictobject.resize' AS kind, obj, block, capacity, block_old, capacity_old, shared FROM raw.dictobject_resize;
 CREATE OR REPLACE VIEW main.dictobject_store AS SELECT run_id, seq, ts, tid, 'dictobject.store' AS kind, obj, index, value, prev, ob_size FROM raw.dictobject_store;
 CREATE OR REPLACE VIEW main.dictobject_read AS SELECT run_id, seq, ts, tid, 'dictobject.read' AS kind, obj, index, value, path, block FROM raw.dictobject_read;
+CREATE OR REPLACE VIEW main.pystate_stw_request AS SELECT run_id, seq, ts, tid, 'pystate.stw_request' AS kind, scope, requester, countdown FROM raw.pystate_stw_request;
+CREATE OR REPLACE VIEW main.pystate_stop_the_world AS SELECT run_id, seq, ts, tid, 'pystate.stop_the_world' AS kind, scope, requester FROM raw.pystate_stop_the_world;
+CREATE OR REPLACE VIEW main.pystate_start_the_world AS SELECT run_id, seq, ts, tid, 'pystate.start_the_world' AS kind, scope, requester, countdown FROM raw.pystate_start_the_world;
+CREATE OR REPLACE VIEW main.pystate_stw_countdown AS SELECT run_id, seq, ts, tid, 'pystate.stw_countdown' AS kind, scope, countdown, countdown_old FROM raw.pystate_stw_countdown;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -994,4 +1033,12 @@ SELECT * FROM main.dictobject_resize
 UNION ALL BY NAME
 SELECT * FROM main.dictobject_store
 UNION ALL BY NAME
-SELECT * FROM main.dictobject_read;
+SELECT * FROM main.dictobject_read
+UNION ALL BY NAME
+SELECT * FROM main.pystate_stw_request
+UNION ALL BY NAME
+SELECT * FROM main.pystate_stop_the_world
+UNION ALL BY NAME
+SELECT * FROM main.pystate_start_the_world
+UNION ALL BY NAME
+SELECT * FROM main.pystate_stw_countdown;

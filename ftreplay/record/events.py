@@ -604,6 +604,39 @@ class DictobjectRead(Event, tag="dictobject.read"):
     block: int
 
 
+# -- pystate.py: stop-the-world --------------------------------------------------------------------
+class PystateStwRequest(Event, tag="pystate.stw_request"):
+    """stop_the_world, under HEAD_LOCK: requested = 1, the countdown of threads to stop."""
+
+    scope: str  # 'interp', 'global'
+    requester: int
+    countdown: int
+
+
+class PystateStopTheWorld(Event, tag="pystate.stop_the_world"):
+    """world_stopped = 1: every other thread in scope is suspended or detached-and-flipped."""
+
+    scope: str
+    requester: int
+
+
+class PystateStartTheWorld(Event, tag="pystate.start_the_world"):
+    """requested = world_stopped = 0 (the suspended threads were flipped back to detached)."""
+
+    scope: str
+    requester: int
+    countdown: int  # what was left of the countdown (0 once stopped)
+
+
+class PystateStwCountdown(Event, tag="pystate.stw_countdown"):
+    """The countdown of a requested pause: threads flipped by the requester, or suspending
+    themselves at their eval breaker, or exiting."""
+
+    scope: str
+    countdown: int
+    countdown_old: int
+
+
 # Append-only.  The position is the kind id used on the hot path.
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
@@ -675,6 +708,10 @@ KINDS: tuple[type[Event], ...] = (
     DictobjectResize,
     DictobjectStore,
     DictobjectRead,
+    PystateStwRequest,
+    PystateStopTheWorld,
+    PystateStartTheWorld,
+    PystateStwCountdown,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -748,6 +785,10 @@ LISTOBJECT_READ = 65
 DICTOBJECT_RESIZE = 66
 DICTOBJECT_STORE = 67
 DICTOBJECT_READ = 68
+PYSTATE_STW_REQUEST = 69
+PYSTATE_STOP_THE_WORLD = 70
+PYSTATE_START_THE_WORLD = 71
+PYSTATE_STW_COUNTDOWN = 72
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 

@@ -658,3 +658,42 @@ register("obmalloc.segment_reclaim", *_segment_owner(lambda e: e.thread, lambda 
 register("obmalloc.free_delayed", _free_delayed, _free_delayed_undo)
 register("obmalloc.process_delayed", _process_delayed, _process_delayed_undo)
 register("obmalloc.abandon_delayed", _abandon_delayed, _abandon_delayed_undo)
+
+
+# -- stop-the-world (pystate.py) -------------------------------------------------------------------
+def _stw_request(st: State, e) -> None:
+    st.stw[e.scope] = [e.requester, e.countdown, False]
+
+
+def _stw_request_undo(st: State, e) -> None:
+    del st.stw[e.scope]
+
+
+def _stw_countdown(st: State, e) -> None:
+    st.stw[e.scope][1] = e.countdown
+
+
+def _stw_countdown_undo(st: State, e) -> None:
+    st.stw[e.scope][1] = e.countdown_old
+
+
+def _stw_stopped(st: State, e) -> None:
+    st.stw[e.scope][2] = True
+
+
+def _stw_stopped_undo(st: State, e) -> None:
+    st.stw[e.scope][2] = False
+
+
+def _stw_start(st: State, e) -> None:
+    del st.stw[e.scope]
+
+
+def _stw_start_undo(st: State, e) -> None:
+    st.stw[e.scope] = [e.requester, e.countdown, True]
+
+
+register("pystate.stw_request", _stw_request, _stw_request_undo)
+register("pystate.stw_countdown", _stw_countdown, _stw_countdown_undo)
+register("pystate.stop_the_world", _stw_stopped, _stw_stopped_undo)
+register("pystate.start_the_world", _stw_start, _stw_start_undo)

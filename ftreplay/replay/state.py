@@ -34,7 +34,7 @@ class State:
     __slots__ = (
         "seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure",
         "objects", "brc", "eval_breaker", "critical_sections", "qsbr", "qsbr_threads", "pages", "segments",
-        "delayed",
+        "delayed", "stw",
     )
 
     def __init__(self) -> None:
@@ -57,6 +57,7 @@ class State:
         self.pages: dict[int, list] = {}  # page address -> page record (pages carved from a segment)
         self.segments: dict[int, int] = {}  # segment address -> owner thread (0 = abandoned)
         self.delayed: dict[int, list] = {}  # queue (tid, 0 = interpreter) -> [[block, goal], ...] (nonempty)
+        self.stw: dict[str, list] = {}  # scope -> [requester, countdown, world_stopped] while requested
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -80,6 +81,7 @@ class State:
             "pages": {k: list(v) for k, v in self.pages.items()},
             "segments": dict(self.segments),
             "delayed": {k: [list(e) for e in v] for k, v in self.delayed.items()},
+            "stw": {k: list(v) for k, v in self.stw.items()},
         }
 
     @classmethod
@@ -105,6 +107,7 @@ class State:
         s.pages = {int(k): list(v) for k, v in d.get("pages", {}).items()}
         s.segments = {int(k): v for k, v in d.get("segments", {}).items()}
         s.delayed = {int(k): [list(e) for e in v] for k, v in d.get("delayed", {}).items()}
+        s.stw = {k: list(v) for k, v in d.get("stw", {}).items()}
         return s
 
     def copy(self) -> "State":

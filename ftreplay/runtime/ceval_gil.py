@@ -1,5 +1,6 @@
-"""Python/ceval_gil.c, Include/internal/pycore_ceval.h: the eval breaker (the part modelled
-so far: BRC's explicit-merge request).
+"""Python/ceval_gil.c, Include/internal/pycore_ceval.h: the eval breaker (modelled so far:
+stop-the-world's please-stop, BRC's explicit-merge request, QSBR's delayed-free processing
+and asynchronous exceptions).
 
     tstate->eval_breaker (uintptr):  bits 0-7 event bits, above them the monitoring version
         0x01 GIL_DROP_REQUEST  0x02 SIGNALS_PENDING  0x04 CALLS_TO_DO  0x08 ASYNC_EXCEPTION
@@ -38,6 +39,8 @@ class EvalBreakerBit(IntFlag):
 _PY_EVAL_EVENTS_BITS = 8
 _PY_EVAL_EVENTS_MASK = (1 << _PY_EVAL_EVENTS_BITS) - 1
 _PY_EVAL_EXPLICIT_MERGE_BIT = int(EvalBreakerBit._PY_EVAL_EXPLICIT_MERGE_BIT)
+_PY_EVAL_PLEASE_STOP_BIT = int(EvalBreakerBit._PY_EVAL_PLEASE_STOP_BIT)
+_PY_ASYNC_EXCEPTION_BIT = int(EvalBreakerBit._PY_ASYNC_EXCEPTION_BIT)
 
 
 def set_eval_breaker_bit(rt, tstate, bit: int) -> None:
@@ -62,12 +65,43 @@ def handle_pending(rt, tstate) -> int:
     """_Py_HandlePending: act on the pending event bits of the current thread."""
     rt.engine.point(ATOMIC_LOAD_NS)
     breaker = tstate.eval_breaker
-    # (PLEASE_STOP, SIGNALS_PENDING and CALLS_TO_DO come first in CPython: not modelled yet.)
+    if breaker & _PY_EVAL_PLEASE_STOP_BIT:
+        # Stop-the-world: suspend (releasing critical sections, QSBR offline), then attach,
+        # which waits until the world restarts.
+        unset_eval_breaker_bit(rt, tstate, _PY_EVAL_PLEASE_STOP_BIT)
+        ps = rt.pystate
+        ps.suspend(tstate)
+        ps.attach(tstate)
+    # (SIGNALS_PENDING and CALLS_TO_DO: no signals or pending calls are modelled yet.)
     if breaker & _PY_EVAL_EXPLICIT_MERGE_BIT:
         unset_eval_breaker_bit(rt, tstate, _PY_EVAL_EXPLICIT_MERGE_BIT)
         brc.merge_refcounts(rt, tstate)
     q = tstate.qsbr
     if q is not None and q.should_process:  # _Py_qsbr_should_process
         rt.obmalloc.process_delayed(tstate)
-    # (GC_SCHEDULED, JIT_INVALIDATE_COLD, GIL_DROP_REQUEST, ASYNC_EXCEPTION follow.)
+    # (GC_SCHEDULED, JIT_INVALIDATE_COLD and GIL_DROP_REQUEST: not modelled yet.)
+    if breaker & _PY_ASYNC_EXCEPTION_BIT:
+        unset_eval_breaker_bit(rt, tstate, _PY_ASYNC_EXCEPTION_BIT)
+        exc = tstate.async_exc
+        tstate.async_exc = None  # _Py_atomic_exchange_ptr(&tstate->async_exc, NULL)
+        if exc is not None:
+            raise AsyncException(exc)
     return 0
+
+
+class AsyncException(Exception):
+    """The exception PyThreadState_SetAsyncExc asked a thread to raise: the guest sees it at
+    its next eval-breaker check (``except AsyncException``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def set_async_exc(rt, tstate, name: str) -> None:
+    """PyThreadState_SetAsyncExc: under HEAD_LOCK, store the exception and set the bit."""
+    ps = rt.pystate
+    ps.head_lock()
+    tstate.async_exc = name
+    set_eval_breaker_bit(rt, tstate, _PY_ASYNC_EXCEPTION_BIT)
+    ps.head_unlock()

@@ -355,6 +355,15 @@ class PyEvent:
         if old == _Py_HAS_PARKED:
             rt.parking_lot.unpark_all(self.addr)
 
+    def reset(self) -> None:
+        """``evt = (PyEvent){0}``: a plain store by the event's owner (no waiter may remain)."""
+        rt = self.rt
+        old = self.v
+        if old:
+            rt.engine.point(ATOMIC_STORE_NS)
+            self.v = 0
+            rt.emit(LOCK_WORD, self.addr, "event", "reset", old, 0)
+
     def wait(self) -> None:
         """PyEvent_Wait: forever, detaching."""
         while not self.wait_timed(-1, True):

@@ -22,12 +22,22 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Optional
 
-from ..record.events import PYSTATE_ATTACH, PYSTATE_DELETE_THREAD, PYSTATE_DETACH, PYSTATE_NEW_THREAD
-from ..sim.clock import ATOMIC_RMW_NS, ATOMIC_STORE_NS
+from ..record.events import (
+    PYSTATE_ATTACH,
+    PYSTATE_DELETE_THREAD,
+    PYSTATE_DETACH,
+    PYSTATE_NEW_THREAD,
+    PYSTATE_START_THE_WORLD,
+    PYSTATE_STOP_THE_WORLD,
+    PYSTATE_STW_COUNTDOWN,
+    PYSTATE_STW_REQUEST,
+    PYSTATE_SUSPEND,
+)
+from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, ATOMIC_STORE_NS
 from ..sim.engine import FatalError
 from . import brc, critical_section
 from . import qsbr as _qsbr
-from .lock import DONT_DETACH, PyMutex
+from .lock import DONT_DETACH, PyEvent, PyMutex, RWMutex
 from .obmalloc import DelayedQueue
 
 
@@ -51,7 +61,7 @@ class ThreadState:
     __slots__ = (
         "id", "interp", "state", "sim", "eval_breaker", "critical_section", "holds_gil",
         "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr", "phase",
-        "brc", "c_stack", "cs_frames", "qsbr", "mimalloc", "mem_free_queue",
+        "brc", "c_stack", "cs_frames", "qsbr", "mimalloc", "mem_free_queue", "async_exc",
     )
 
     def __init__(self, interp: "InterpreterState", tid: int, addr: int) -> None:
@@ -77,9 +87,29 @@ class ThreadState:
         self.qsbr: Optional[_qsbr.QsbrThreadState] = None  # tstate->qsbr (its slot)
         self.mimalloc = None  # tstate->mimalloc (obmalloc.ThreadMimalloc), bound on first use
         self.mem_free_queue = DelayedQueue(tid)  # _PyThreadStateImpl.mem_free_queue
+        self.async_exc: Optional[str] = None  # PyThreadState_SetAsyncExc
 
     def __repr__(self) -> str:
         return f"<tstate {self.id} {STATE_NAMES[self.state]}>"
+
+
+STW_POLL_NS = 1_000_000  # the requester re-checks every 1 ms (PyEvent_WaitTimed)
+
+
+class StopTheWorldState:
+    """struct _stoptheworld_state: ``mutex`` serialises requests; the rest is guarded by
+    HEAD_LOCK."""
+
+    def __init__(self, rt, name: str, is_global: bool) -> None:
+        self.name = name
+        self.is_global = is_global
+        self.scope = "global" if is_global else "interp"
+        self.mutex = PyMutex(rt, rt.alloc(8, f"{name}.stoptheworld.mutex"), f"{name}.stoptheworld.mutex")
+        self.stop_event = PyEvent(rt, rt.alloc(8, f"{name}.stoptheworld.stop_event"), f"{name}.stop_event")
+        self.requested = False
+        self.world_stopped = False
+        self.thread_countdown = 0
+        self.requester: Optional[ThreadState] = None
 
 
 class InterpreterState:
@@ -97,6 +127,7 @@ class InterpreterState:
         self.mem_free_queue_mutex = PyMutex(rt, rt.alloc(8, f"{name}.mem_free_queue.mutex"),
                                             f"{name}.mem_free_queue.mutex")
         self.mem_free_queue_has_work = False
+        self.stoptheworld = StopTheWorldState(rt, name, False)  # interp->stoptheworld
 
 
 class RuntimeState:
@@ -108,6 +139,8 @@ class RuntimeState:
         self.interpreters: list[InterpreterState] = []
         self.all_tstates: list[ThreadState] = []  # ever created, for snapshots
         self.next_unique_id = 1
+        self.stoptheworld = StopTheWorldState(rt, "runtime", True)  # _PyRuntime.stoptheworld
+        self.stoptheworld_mutex = RWMutex(rt, rt.alloc(8, "runtime.stoptheworld_mutex"), "stoptheworld_mutex")
         self.main_interp = self.new_interpreter()
 
     def new_interpreter(self) -> InterpreterState:
@@ -132,6 +165,8 @@ class RuntimeState:
         tid = self.next_unique_id
         self.next_unique_id = tid + 1
         ts = ThreadState(interp, tid, addr)
+        if interp.stoptheworld.requested or self.stoptheworld.requested:
+            ts.state = SUSPENDED  # init_threadstate: a thread created during a pause starts suspended
         rt.engine.point(ATOMIC_STORE_NS)
         interp.threads.insert(0, ts)
         self.all_tstates.append(ts)
@@ -167,6 +202,11 @@ class RuntimeState:
         self.head_lock()
         rt.engine.point(ATOMIC_STORE_NS)
         ts.interp.threads.remove(ts)
+        if ts.state != SUSPENDED:
+            # A dying thread must not be waited for by a pause that counted it.
+            for stw in (ts.interp.stoptheworld, self.stoptheworld):
+                if stw.requested and stw.thread_countdown > 0 and stw.requester is not ts:
+                    self._decrement_countdown(stw)
         ts.phase = "deleted"
         rt.emit(PYSTATE_DELETE_THREAD, ts.id, ts.interp.id)
         self.head_unlock()
@@ -186,9 +226,15 @@ class RuntimeState:
         if cur.tstate is not None:
             raise FatalError("non-NULL old thread state")
         cur.tstate = ts  # current_fast_set: before the state check
-        eng.point(ATOMIC_RMW_NS)
-        if ts.state != DETACHED:
-            raise FatalError(f"thread state {ts.id} cannot attach from {STATE_NAMES[ts.state]}")
+        while True:
+            eng.point(ATOMIC_RMW_NS)  # tstate_try_attach: CAS DETACHED -> ATTACHED
+            if ts.state == DETACHED:
+                break
+            if ts.state != SUSPENDED:
+                raise FatalError(f"thread state {ts.id} cannot attach from {STATE_NAMES[ts.state]}")
+            # tstate_wait_attach: the world is stopped; park on the state until it restarts.
+            rt.parking_lot.park(ts.addr, lambda: ts.state, SUSPENDED, None, detach=False,
+                                what="the world to restart", holder=self._stw_holder)
         ts.state = ATTACHED
         rt.emit(PYSTATE_ATTACH, ts.id, "detached", "attached")
         ts.active = True
@@ -197,8 +243,9 @@ class RuntimeState:
         if ts.critical_section:
             critical_section.resume(rt, ts)  # may block
 
-    def detach(self, ts: ThreadState) -> None:
-        """_PyThreadState_Detach = detach_thread(tstate, DETACHED)."""
+    def detach(self, ts: ThreadState, new_state: int = DETACHED) -> None:
+        """_PyThreadState_Detach = detach_thread(tstate, DETACHED); SUSPENDED from
+        _PyThreadState_Suspend."""
         rt = self.rt
         eng = rt.engine
         if ts.state != ATTACHED:
@@ -211,9 +258,138 @@ class RuntimeState:
             _qsbr.detach(rt, ts.qsbr, ts.id)
         ts.active = False
         eng.point(ATOMIC_STORE_NS)
-        ts.state = DETACHED
-        rt.emit(PYSTATE_DETACH, ts.id, "attached", "detached")
+        ts.state = new_state
+        if new_state == SUSPENDED:
+            rt.emit(PYSTATE_SUSPEND, ts.id, "attached", "suspended")
+        else:
+            rt.emit(PYSTATE_DETACH, ts.id, "attached", "detached")
         eng.cur.tstate = None  # current_fast_clear
 
     def current(self) -> Optional[ThreadState]:
         return self.rt.engine.cur.tstate
+
+    def suspend(self, ts: ThreadState) -> None:
+        """_PyThreadState_Suspend: at an eval-breaker check with PLEASE_STOP set."""
+        self.head_lock()
+        stw = None
+        if self.stoptheworld.requested:
+            stw = self.stoptheworld
+        elif ts.interp.stoptheworld.requested:
+            stw = ts.interp.stoptheworld
+        self.head_unlock()
+        if stw is None:
+            self.detach(ts)
+            return
+        self.detach(ts, SUSPENDED)  # releases its critical sections, goes QSBR-offline
+        self.head_lock()
+        self._decrement_countdown(stw)
+        self.head_unlock()
+
+    # -- stop-the-world -----------------------------------------------------------------------
+    def _stw_holder(self) -> Optional[int]:
+        for stw in (self.stoptheworld, *(i.stoptheworld for i in self.interpreters)):
+            if stw.requested and stw.requester is not None:
+                return stw.requester.id
+        return None
+
+    def _scope(self, stw: StopTheWorldState) -> list[ThreadState]:
+        if stw.is_global:
+            return [t for i in self.interpreters for t in i.threads]
+        interp = next(i for i in self.interpreters if i.stoptheworld is stw)
+        return list(interp.threads)
+
+    def _decrement_countdown(self, stw: StopTheWorldState) -> None:
+        """decrement_stoptheworld_countdown (HEAD_LOCK held): the last one wakes the requester."""
+        rt = self.rt
+        if stw.thread_countdown <= 0:
+            raise FatalError(f"{stw.name}: stop-the-world countdown below zero")
+        old = stw.thread_countdown
+        stw.thread_countdown = old - 1
+        rt.emit(PYSTATE_STW_COUNTDOWN, stw.scope, old - 1, old)
+        if old == 1:
+            stw.stop_event.notify()
+
+    def _park_detached_threads(self, stw: StopTheWorldState) -> bool:
+        """park_detached_threads: flip detached threads to SUSPENDED; ask attached ones to
+        stop at their next eval-breaker check."""
+        from . import ceval_gil
+
+        rt = self.rt
+        eng = rt.engine
+        num_parked = 0
+        for t in self._scope(stw):
+            eng.point(ATOMIC_LOAD_NS)
+            if t.state == DETACHED:
+                eng.point(ATOMIC_RMW_NS)  # CAS DETACHED -> SUSPENDED
+                if t.state == DETACHED:
+                    t.state = SUSPENDED
+                    rt.emit(PYSTATE_SUSPEND, t.id, "detached", "suspended")
+                    num_parked += 1
+            elif t.state == ATTACHED and t is not stw.requester:
+                if not t.eval_breaker & ceval_gil._PY_EVAL_PLEASE_STOP_BIT:
+                    ceval_gil.set_eval_breaker_bit(rt, t, ceval_gil._PY_EVAL_PLEASE_STOP_BIT)
+        if num_parked:
+            old = stw.thread_countdown
+            stw.thread_countdown = old - num_parked
+            rt.emit(PYSTATE_STW_COUNTDOWN, stw.scope, stw.thread_countdown, old)
+        return num_parked > 0 and stw.thread_countdown == 0
+
+    def stop_the_world(self, stw: StopTheWorldState) -> None:
+        """stop_the_world: serialise, count the other threads, flip or signal them, wait."""
+        rt = self.rt
+        eng = rt.engine
+        # main (gh-137433): the RWMutex first (write for a global pause), then stw->mutex.
+        if stw.is_global:
+            self.stoptheworld_mutex.lock()
+        else:
+            self.stoptheworld_mutex.rlock()
+        stw.mutex.lock()
+        self.head_lock()
+        stw.stop_event.reset()  # (all under HEAD_LOCK: the order of these stores is not observable)
+        stw.requested = True
+        me = eng.cur.tstate
+        stw.requester = me
+        stw.thread_countdown = sum(1 for t in self._scope(stw) if t is not me)
+        rt.emit(PYSTATE_STW_REQUEST, stw.scope, me.id if me else 0, stw.thread_countdown)
+        if stw.thread_countdown == 0:
+            self.head_unlock()
+        else:
+            while True:
+                stopped = self._park_detached_threads(stw)
+                self.head_unlock()
+                if stopped:
+                    break
+                # Stay attached while waiting (gh-118332).
+                if stw.stop_event.wait_timed(STW_POLL_NS, False):
+                    break
+                self.head_lock()
+        eng.point(ATOMIC_STORE_NS)
+        stw.world_stopped = True
+        rt.emit(PYSTATE_STOP_THE_WORLD, stw.scope, me.id if me else 0)
+
+    def start_the_world(self, stw: StopTheWorldState) -> None:
+        """start_the_world: flip every suspended thread back to DETACHED and wake it."""
+        rt = self.rt
+        eng = rt.engine
+        self.head_lock()
+        me = stw.requester
+        stw.requested = False
+        stw.world_stopped = False
+        rt.emit(PYSTATE_START_THE_WORLD, stw.scope, me.id if me else 0, stw.thread_countdown)
+        stw.thread_countdown = 0
+        for t in self._scope(stw):
+            if t is me:
+                continue
+            if t.state != SUSPENDED:
+                raise FatalError(f"start_the_world: thread state {t.id} is {STATE_NAMES[t.state]}, not suspended")
+            eng.point(ATOMIC_STORE_NS)
+            t.state = DETACHED
+            rt.emit(PYSTATE_DETACH, t.id, "suspended", "detached")
+            rt.parking_lot.unpark_all(t.addr)
+        stw.requester = None
+        self.head_unlock()
+        stw.mutex.unlock()
+        if stw.is_global:
+            self.stoptheworld_mutex.unlock()
+        else:
+            self.stoptheworld_mutex.runlock()

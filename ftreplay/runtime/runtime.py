@@ -92,6 +92,27 @@ class MemBlock:
         self.rt.obmalloc.free_delayed(self.addr, self.size)
 
 
+class StoppedWorld:
+    """The context manager of ``Runtime.stopped_world``."""
+
+    __slots__ = ("rt", "stw")
+
+    def __init__(self, rt: "Runtime", scope: str) -> None:
+        self.rt = rt
+        ps = rt.pystate
+        ts = rt.engine.cur.tstate
+        interp = ts.interp if ts is not None else ps.main_interp
+        self.stw = ps.stoptheworld if scope == "global" else interp.stoptheworld
+
+    def __enter__(self) -> "StoppedWorld":
+        self.rt.check_eval_breaker()
+        self.rt.pystate.stop_the_world(self.stw)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.rt.pystate.start_the_world(self.stw)
+
+
 def _code(v: Any) -> int:
     """The int an event records for a guest value: ints as is, None as 0, objects by address."""
     if v is None:
@@ -209,6 +230,20 @@ class Runtime:
         blk = self.obmalloc.malloc(0, size)
         return MemBlock(self, blk.addr, blk.alloc_id, size)
 
+    def stopped_world(self, scope: str = "interp") -> "StoppedWorld":
+        """``with rt.stopped_world():`` the body runs with every other thread of the
+        interpreter (``scope='global'``: of every interpreter) suspended
+        (_PyEval_StopTheWorld / _PyEval_StopTheWorldAll)."""
+        if scope not in ("interp", "global"):
+            raise ValueError(f"scope must be 'interp' or 'global', not {scope!r}")
+        return StoppedWorld(self, scope)
+
+    def set_async_exc(self, thread, name: str = "SystemExit") -> None:
+        """PyThreadState_SetAsyncExc(thread, exc): ``thread`` (a handle from start_thread)
+        raises ``ceval_gil.AsyncException(name)`` at its next eval-breaker check."""
+        self.check_eval_breaker()
+        ceval_gil.set_async_exc(self, thread.tstate, name)
+
     def critical_section(self, a: Any, b: Any = None) -> CriticalSection:
         """``with rt.critical_section(a):`` / ``with rt.critical_section(a, b):``: the
         objects' (or PyMutexes') critical section, Py_BEGIN_CRITICAL_SECTION(2)."""
@@ -271,6 +306,10 @@ class Runtime:
         for op in self.objects.values():
             st.objects[op.obj] = op.record()
         interp = self.pystate.main_interp
+        for stw in (self.pystate.stoptheworld, interp.stoptheworld):
+            if stw.requested:
+                st.stw[stw.scope] = [stw.requester.id if stw.requester else 0, stw.thread_countdown,
+                                     stw.world_stopped]
         st.qsbr = [interp.qsbr.wr_seq, interp.qsbr.rd_seq]
         for ts in self.pystate.all_tstates:
             if ts.qsbr is not None:

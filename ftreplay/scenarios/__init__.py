@@ -70,6 +70,7 @@ def _load_builtins() -> None:
     from . import basic  # noqa: F401  (registers on import)
     from . import memory  # noqa: F401
     from . import objects  # noqa: F401
+    from . import stw  # noqa: F401
 
 
 def all_scenarios() -> dict[str, Scenario]:

@@ -29,6 +29,8 @@ CASES = [
     ("list_append", {"threads": "2", "items": "6", "reads": "10"}),
     ("dict_replace", {"rounds": "6"}),
     ("alloc_churn", {"waves": "2", "allocs": "10"}),
+    ("stw_storm", {"iterations": "5", "pauses": "3"}),
+    ("async_exc", {"iterations": "6"}),
 ]
 STRATEGIES = ("random", "pct", "round_robin")
 
@@ -44,7 +46,8 @@ def _record(tmp_path, store, scenario, args, strategy, seed):
     store.ingest(reader, run_id, str(log))
     reader.close()
     # Every event but those emitted while the Runtime is built (before snapshots can be taken).
-    assert set(ex.rec.captured) >= set(range(3, res.end.events))
+    first = min(ex.rec.captured)
+    assert first < 16 and set(ex.rec.captured) >= set(range(first, res.end.events))
     return run_id, ex.rec.captured
 
 
@@ -157,6 +160,25 @@ def test_the_memory_state_is_exercised(recorded):
             seen["delayed"] |= bool(st.delayed)
             seen["rd_seq_advanced"] |= st.qsbr[1] > 1
     assert all(seen.values()), seen
+
+
+def test_the_pause_state_is_exercised(recorded):
+    """The self-check covers stop-the-world: captured states inside a pause, with threads
+    suspended and the countdown at zero once the world is stopped."""
+    _, runs = recorded
+    stopped = requested = 0
+    for _, captured, what in runs:
+        if what[0] != "stw_storm":
+            continue
+        for st in captured.values():
+            for requester, countdown, world_stopped in st.stw.values():
+                requested += 1
+                if world_stopped:
+                    stopped += 1
+                    assert countdown == 0, what
+                    assert all(rec[0] != "attached" for tid, rec in st.threads.items()
+                               if tid != requester and rec[1] == "running"), what
+    assert stopped and requested > stopped
 
 
 def test_the_end_state_of_a_refcount_run(recorded):

@@ -1,0 +1,111 @@
+"""Stop-the-world and eval-breaker scenarios."""
+
+from __future__ import annotations
+
+from ..runtime.ceval_gil import AsyncException
+from ..runtime.pystate import ATTACHED, STATE_NAMES, SUSPENDED
+from . import scenario
+
+
+@scenario(
+    "stw_storm",
+    "frequent stop-the-world pauses while worker threads lock a mutex (parking detached), allocate objects and "
+    "append them to a shared list; inside each pause the guest checks that every other thread is suspended, "
+    "and one thread started during a pause must not run before the world restarts",
+    steps_hint=6000,
+    threads="worker threads",
+    iterations="rounds per worker",
+    pauses="stop-the-world pauses",
+    scope="'interp' (_PyEval_StopTheWorld) or 'global' (_PyEval_StopTheWorldAll)",
+)
+def stw_storm(rt, threads: int = 3, iterations: int = 12, pauses: int = 5, scope: str = "interp"):
+    lock = rt.mutex("counter_lock")
+    counter = rt.var("counter", 0)
+    lst = rt.new_list("shared_list")
+    late_ran = rt.var("late_ran", 0)
+    paused_count = rt.var("pauses_done", 0)
+    late = []
+
+    def worker(i: int):
+        for k in range(iterations):
+            lock.lock()  # may park detached: the requester flips us to SUSPENDED
+            counter.store(counter.load() + 1)
+            rt.work(300)
+            lock.unlock()
+            o = rt.new_object("int")
+            lst.append(o)
+            o.decref()
+            rt.work(500)  # eval-breaker checks: PLEASE_STOP is handled here
+
+    def late_thread():
+        assert paused_count.load() >= 3, "a thread started during a pause ran before the world restarted"
+        late_ran.store(1)
+
+    def pauser():
+        me = rt.engine.cur.tstate
+        for p in range(pauses):
+            rt.work(2000)
+            with rt.stopped_world(scope):
+                for t in rt.pystate.main_interp.threads:
+                    if t is not me:
+                        assert t.state == SUSPENDED, (
+                            f"thread {t.id} is {STATE_NAMES[t.state]} while the world is stopped by {me.id}")
+                if p == 2:
+                    late.append(rt.start_thread(late_thread, name="late"))
+                    assert late[0].tstate.state == SUSPENDED, "a thread created during a pause is not suspended"
+                rt.work(1000)
+                paused_count.store(p + 1)
+
+    ts = [rt.start_thread(worker, i, name=f"worker-{i + 1}") for i in range(threads)]
+    ts.append(rt.start_thread(pauser, name="pauser"))
+    for t in ts:
+        t.join()
+    for t in late:
+        t.join()
+    assert counter.load() == threads * iterations, f"counter is {counter.load()}"
+    assert len(lst) == threads * iterations
+    assert late_ran.load() == (1 if pauses > 2 else 0)
+    assert all(t.state != ATTACHED for t in rt.pystate.main_interp.threads if t is not rt.engine.cur.tstate)
+    lst.clear()
+    lst.op.decref()
+
+
+@scenario(
+    "async_exc",
+    "PyThreadState_SetAsyncExc stops one busy thread at its next eval-breaker check while the other threads "
+    "finish their work undisturbed",
+    steps_hint=3000,
+    threads="threads that must finish (besides the one stopped)",
+    iterations="work rounds of each such thread",
+)
+def async_exc(rt, threads: int = 2, iterations: int = 20):
+    done = [rt.var(f"done-{i + 1}", 0) for i in range(threads)]
+    stopped = rt.var("stopped_by", 0)
+    spins = rt.var("victim_rounds", 0)
+
+    def victim():
+        n = 0
+        try:
+            while True:  # runs until the asynchronous exception arrives
+                rt.work(1000)
+                n += 1
+                spins.store(n)
+        except AsyncException as e:
+            assert e.name == "KeyboardInterrupt", e.name
+            stopped.store(1)
+
+    def worker(i: int):
+        for k in range(iterations):
+            rt.work(1000)
+            done[i].store(k + 1)
+
+    v = rt.start_thread(victim, name="victim")
+    ws = [rt.start_thread(worker, i, name=f"worker-{i + 1}") for i in range(threads)]
+    rt.work(5000)
+    rt.set_async_exc(v, "KeyboardInterrupt")
+    v.join()
+    for w in ws:
+        w.join()
+    assert stopped.load() == 1, "the victim was not stopped"
+    for i in range(threads):
+        assert done[i].load() == iterations, f"worker-{i + 1} stopped at {done[i].load()} of {iterations}"
