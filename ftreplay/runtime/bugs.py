@@ -47,6 +47,13 @@ BUGS: dict[str, Bug] = {
             "The debug allocator fills freed object blocks with 0xDD including ob_tid/ob_ref_local/"
             "ob_ref_shared, so a racing _Py_TryIncref sees a non-zero count and increments freed memory.",
         ),
+        Bug(
+            "instrumentation_version_clear",
+            "instrumentation_clear",
+            "gh-115832 (#115856)",
+            "interpreter_clear zeroes the interpreter's instrumentation version but not the copy in each "
+            "thread's eval_breaker, so a finalizer's RESUME re-instruments its code forever.",
+        ),
     )
 }
 

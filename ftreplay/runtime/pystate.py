@@ -23,6 +23,7 @@ from enum import IntEnum
 from typing import Optional
 
 from ..record.events import (
+    CEVAL_GIL_EVAL_BREAKER,
     PYSTATE_ATTACH,
     PYSTATE_DELETE_THREAD,
     PYSTATE_DETACH,
@@ -128,6 +129,8 @@ class InterpreterState:
                                             f"{name}.mem_free_queue.mutex")
         self.mem_free_queue_has_work = False
         self.stoptheworld = StopTheWorldState(rt, name, False)  # interp->stoptheworld
+        self.instrumentation_version = 0  # interp->ceval.instrumentation_version
+        self.globals: dict = {}  # the interpreter's module globals (released by interpreter_clear)
 
 
 class RuntimeState:
@@ -167,10 +170,14 @@ class RuntimeState:
         ts = ThreadState(interp, tid, addr)
         if interp.stoptheworld.requested or self.stoptheworld.requested:
             ts.state = SUSPENDED  # init_threadstate: a thread created during a pause starts suspended
+        version = interp.instrumentation_version  # init_threadstate seeds the monitoring version
         rt.engine.point(ATOMIC_STORE_NS)
         interp.threads.insert(0, ts)
         self.all_tstates.append(ts)
         rt.emit(PYSTATE_NEW_THREAD, ts.id, interp.id, STATE_NAMES[ts.state])
+        if version:
+            ts.eval_breaker = version
+            rt.emit(CEVAL_GIL_EVAL_BREAKER, ts.id, 0, "version", 0, version)
         self.head_unlock()
         # Must be called with HEAD_LOCK released to avoid lock-ordering deadlocks.
         _qsbr.register(rt, interp.qsbr, ts, slot)

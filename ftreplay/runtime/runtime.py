@@ -238,6 +238,44 @@ class Runtime:
             raise ValueError(f"scope must be 'interp' or 'global', not {scope!r}")
         return StoppedWorld(self, scope)
 
+    # -- code, monitoring, interpreter_clear (instrumentation.py) -------------------------------
+    def code(self, fn: Callable, name: str = "") -> "CodeObject":
+        """A code object for a guest function; ``rt.call(code, *args)`` runs it through RESUME."""
+        from .instrumentation import CodeObject
+
+        return CodeObject(fn, name or getattr(fn, "__name__", "code"))
+
+    def call(self, code, *args: Any) -> Any:
+        """Call a guest function: RESUME (periodic check, instrumentation version check), body."""
+        from .instrumentation import call
+
+        return call(self, code, *args)
+
+    def enable_monitoring(self) -> int:
+        """sys.monitoring.set_events: a new monitoring version, copied to every thread under
+        stop-the-world; returns it."""
+        from .instrumentation import enable_monitoring
+
+        self.check_eval_breaker()
+        return enable_monitoring(self)
+
+    def set_global(self, name: str, obj) -> None:
+        """A module global of ``__main__``: the interpreter holds a reference until
+        ``interpreter_clear``."""
+        self.check_eval_breaker()
+        obj.incref()
+        old = self.engine.cur.tstate.interp.globals.pop(name, None)
+        self.engine.cur.tstate.interp.globals[name] = obj
+        if old is not None:
+            old.decref()
+
+    def interpreter_clear(self) -> None:
+        """The finalization step that clears the interpreter: monitoring versions go to 0,
+        globals are released (their finalizers run Python code)."""
+        from .instrumentation import interpreter_clear
+
+        interpreter_clear(self, self.engine.cur.tstate.interp)
+
     def set_async_exc(self, thread, name: str = "SystemExit") -> None:
         """PyThreadState_SetAsyncExc(thread, exc): ``thread`` (a handle from start_thread)
         raises ``ceval_gil.AsyncException(name)`` at its next eval-breaker check."""

@@ -109,3 +109,38 @@ def async_exc(rt, threads: int = 2, iterations: int = 20):
     assert stopped.load() == 1, "the victim was not stopped"
     for i in range(threads):
         assert done[i].load() == iterations, f"worker-{i + 1} stopped at {done[i].load()} of {iterations}"
+
+
+@scenario(
+    "instrumentation_clear",
+    "monitoring is enabled (a new instrumentation version copied into every thread's eval breaker under "
+    "stop-the-world), threads call functions (RESUME instruments their code), then interpreter_clear releases "
+    "a global whose finalizer is Python code; with --bug instrumentation_version_clear its RESUME loops forever",
+    steps_hint=2000,
+    threads="threads calling instrumented functions before the clear",
+    calls="calls per thread",
+)
+def instrumentation_clear(rt, threads: int = 2, calls: int = 3):
+    ran = rt.var("finalizers_ran", 0)
+    work = rt.code(lambda: rt.work(200), "work")
+
+    def __del__(op):
+        ran.store(ran.load() + 1)
+
+    del_code = rt.code(__del__, "C.__del__")
+    version = rt.enable_monitoring()
+    assert version > 0
+
+    def caller():
+        for _ in range(calls):
+            rt.call(work)
+
+    ts = [rt.start_thread(caller, name=f"caller-{i + 1}") for i in range(threads)]
+    for t in ts:
+        t.join()
+    assert work._co_instrumentation_version == version, "RESUME did not instrument the called code"
+    obj = rt.new_object("C", dealloc=lambda op: rt.call(del_code, op), name="c")
+    rt.set_global("c", obj)
+    obj.decref()  # the global holds the only reference now
+    rt.interpreter_clear()
+    assert ran.load() == 1, "the finalizer did not run"

@@ -1,4 +1,4 @@
-"""The memory scenarios: every run of the default runtime is ok; each memory bug flag makes
+"""The memory and stop-the-world scenarios: every run of the default runtime is ok; each memory bug flag makes
 ``lockfree_read`` fail with use_after_free on a known seed (and that seed passes without it);
 runs are deterministic."""
 
@@ -9,7 +9,8 @@ import pytest
 from ftreplay.record.log import MemorySink, NullSink
 from ftreplay.record.session import execute, make_meta
 
-SCENARIOS = ("list_append", "lockfree_read", "dict_replace", "alloc_churn", "stress")
+SCENARIOS = ("list_append", "lockfree_read", "dict_replace", "alloc_churn", "stress", "stw_storm", "async_exc",
+             "instrumentation_clear")
 SMALL = {"stress": {"threads": "3", "iterations": "30"}}
 
 
@@ -46,3 +47,12 @@ def test_memory_runs_are_byte_identical(scenario):
     ra = execute(make_meta(scenario, seed=5, strategy="pct"), a)
     rb = execute(make_meta(scenario, seed=5, strategy="pct"), b)
     assert ra.hash == rb.hash and bytes(a.data) == bytes(b.data)
+
+
+def test_instrumentation_clear_livelocks_only_with_its_bug_flag():
+    for seed in (1, 2):
+        ok = execute(make_meta("instrumentation_clear", seed=seed, strategy="pct"), NullSink())
+        assert ok.status == "ok", ok.failure
+        bad = execute(make_meta("instrumentation_clear", seed=seed, strategy="pct",
+                                bugs=["instrumentation_version_clear"]), NullSink())
+        assert bad.status == "failed" and bad.failure["reason"] == "livelock", bad.failure
