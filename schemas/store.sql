@@ -93,6 +93,20 @@ CREATE TABLE IF NOT EXISTS refcount_history (
     shared_count BIGINT,
     flags BIGINT
 );
+CREATE TABLE IF NOT EXISTS stw_pauses (
+    run_id VARCHAR NOT NULL,
+    scope VARCHAR,
+    requester BIGINT,
+    request_seq BIGINT,
+    request_ts BIGINT,
+    stopped_seq BIGINT,
+    stopped_ts BIGINT,
+    start_seq BIGINT,
+    start_ts BIGINT,
+    threads_suspended BIGINT,
+    time_to_stop_ns BIGINT,
+    pause_ns BIGINT
+);
 CREATE TABLE IF NOT EXISTS raw.run_failure (
     run_id VARCHAR NOT NULL,
     seq BIGINT,

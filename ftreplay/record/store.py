@@ -105,6 +105,21 @@ REFCOUNT_HISTORY_COLUMNS = (
     ("flags", "BIGINT"),
 )
 
+STW_PAUSES_COLUMNS = (
+    ("run_id", "VARCHAR NOT NULL"),
+    ("scope", "VARCHAR"),
+    ("requester", "BIGINT"),
+    ("request_seq", "BIGINT"),
+    ("request_ts", "BIGINT"),
+    ("stopped_seq", "BIGINT"),
+    ("stopped_ts", "BIGINT"),
+    ("start_seq", "BIGINT"),
+    ("start_ts", "BIGINT"),
+    ("threads_suspended", "BIGINT"),
+    ("time_to_stop_ns", "BIGINT"),
+    ("pause_ns", "BIGINT"),
+)
+
 
 def _table_ddl(name: str, columns: tuple[tuple[str, str], ...]) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} (\n    " + ",\n    ".join(f"{n} {t}" for n, t in columns) + "\n);"
@@ -131,6 +146,7 @@ def ddl() -> str:
         "    acquire_seq BIGINT,\n    release_seq BIGINT,\n    wait_ns BIGINT,\n    hold_ns BIGINT,\n    via VARCHAR\n);",
         _table_ddl("object_lifetimes", OBJECT_LIFETIMES_COLUMNS),
         _table_ddl("refcount_history", REFCOUNT_HISTORY_COLUMNS),
+        _table_ddl("stw_pauses", STW_PAUSES_COLUMNS),
     ]
     for i, tag in enumerate(TAGS):
         cols = ",\n    ".join(f"{n} {t}" for n, t in [("run_id", "VARCHAR NOT NULL")] + kind_columns(i))
@@ -321,6 +337,44 @@ FROM filled
 ORDER BY obj, seq
 """
 
+# One row per pystate.stw_request, paired with the stop_the_world and start_the_world
+# that follow it for the same scope and requester (the requester holds the scope's STW
+# mutex from request to restart, so its pauses of one scope never overlap).  stopped_* and
+# start_* are NULL when the run ended first.  threads_suspended counts the pystate.suspend
+# events (any thread's) after the request and before the world stopped (before the end of
+# the run when it never did): detached threads the requester flipped plus threads that
+# suspended themselves at PLEASE_STOP; threads created during the pause start suspended
+# without one.  time_to_stop_ns = stopped_ts - request_ts, pause_ns = start_ts - stopped_ts.
+STW_PAUSES_SQL = """
+INSERT INTO stw_pauses BY NAME
+WITH ev AS (
+    SELECT scope, requester, seq, ts, 'q' AS k FROM raw.pystate_stw_request WHERE run_id = $run
+    UNION ALL SELECT scope, requester, seq, ts, 's' FROM raw.pystate_stop_the_world WHERE run_id = $run
+    UNION ALL SELECT scope, requester, seq, ts, 'r' FROM raw.pystate_start_the_world WHERE run_id = $run
+), numbered AS (
+    SELECT *, sum(CASE WHEN k = 'q' THEN 1 ELSE 0 END) OVER (PARTITION BY scope, requester ORDER BY seq) AS n
+    FROM ev
+), pauses AS (
+    SELECT scope, requester,
+        min(seq) FILTER (WHERE k = 'q') AS request_seq, arg_min(ts, seq) FILTER (WHERE k = 'q') AS request_ts,
+        min(seq) FILTER (WHERE k = 's') AS stopped_seq, arg_min(ts, seq) FILTER (WHERE k = 's') AS stopped_ts,
+        min(seq) FILTER (WHERE k = 'r') AS start_seq, arg_min(ts, seq) FILTER (WHERE k = 'r') AS start_ts
+    FROM numbered WHERE n > 0
+    GROUP BY scope, requester, n
+), ends AS (SELECT events AS seq FROM runs WHERE run_id = $run
+), suspends AS (
+    SELECT p.request_seq, count(s.seq) AS threads_suspended
+    FROM pauses p LEFT JOIN raw.pystate_suspend s
+        ON s.run_id = $run AND s.seq > p.request_seq AND s.seq < coalesce(p.stopped_seq, (SELECT seq FROM ends))
+    GROUP BY p.request_seq
+)
+SELECT $run AS run_id, p.scope, p.requester, p.request_seq, p.request_ts, p.stopped_seq, p.stopped_ts,
+    p.start_seq, p.start_ts, u.threads_suspended,
+    p.stopped_ts - p.request_ts AS time_to_stop_ns, p.start_ts - p.stopped_ts AS pause_ns
+FROM pauses p JOIN suspends u USING (request_seq)
+ORDER BY p.request_seq
+"""
+
 # The tables derived at ingest, in the order they are computed.  A run's rows are keyed by
 # run_id in each (whatever deletes a run deletes its rows here too).
 DERIVED_TABLES = (
@@ -329,6 +383,7 @@ DERIVED_TABLES = (
     ("lock_holds", LOCK_HOLDS_SQL),
     ("object_lifetimes", OBJECT_LIFETIMES_SQL),
     ("refcount_history", REFCOUNT_HISTORY_SQL),
+    ("stw_pauses", STW_PAUSES_SQL),
 )
 
 
@@ -587,8 +642,8 @@ class Store:
                 self.con.unregister("_ckpt")
 
     def _derive(self, run_id: str) -> None:
-        """The Perfetto-like tables (thread lanes, lock holds) and the memory ones (object
-        lifetimes, refcount history), computed in SQL."""
+        """The Perfetto-like tables (thread lanes, lock holds, stop-the-world pauses) and the
+        memory ones (object lifetimes, refcount history), computed in SQL."""
         for _table, sql in DERIVED_TABLES:
             self.con.execute(sql, {"run": run_id})
 
