@@ -837,6 +837,53 @@ CREATE TABLE IF NOT EXISTS raw.pystate_stw_countdown (
     countdown BIGINT,
     countdown_old BIGINT
 );
+CREATE TABLE IF NOT EXISTS raw.gc_schedule (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    count BIGINT,
+    threshold BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.gc_start (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    gen BIGINT,
+    reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.gc_phase (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    phase VARCHAR,
+    phase_old VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.gc_header (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    obj BIGINT,
+    ob_tid BIGINT,
+    ob_gc_bits BIGINT,
+    ob_ref_local BIGINT,
+    ob_ref_shared BIGINT,
+    ob_tid_old BIGINT,
+    ob_gc_bits_old BIGINT,
+    ob_ref_local_old BIGINT,
+    ob_ref_shared_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.gc_end (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    collected BIGINT,
+    uncollectable BIGINT
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -910,6 +957,11 @@ CREATE OR REPLACE VIEW main.pystate_stw_request AS SELECT run_id, seq, ts, tid, 
 CREATE OR REPLACE VIEW main.pystate_stop_the_world AS SELECT run_id, seq, ts, tid, 'pystate.stop_the_world' AS kind, scope, requester FROM raw.pystate_stop_the_world;
 CREATE OR REPLACE VIEW main.pystate_start_the_world AS SELECT run_id, seq, ts, tid, 'pystate.start_the_world' AS kind, scope, requester, countdown FROM raw.pystate_start_the_world;
 CREATE OR REPLACE VIEW main.pystate_stw_countdown AS SELECT run_id, seq, ts, tid, 'pystate.stw_countdown' AS kind, scope, countdown, countdown_old FROM raw.pystate_stw_countdown;
+CREATE OR REPLACE VIEW main.gc_schedule AS SELECT run_id, seq, ts, tid, 'gc.schedule' AS kind, count, threshold FROM raw.gc_schedule;
+CREATE OR REPLACE VIEW main.gc_start AS SELECT run_id, seq, ts, tid, 'gc.start' AS kind, gen, reason FROM raw.gc_start;
+CREATE OR REPLACE VIEW main.gc_phase AS SELECT run_id, seq, ts, tid, 'gc.phase' AS kind, phase, phase_old FROM raw.gc_phase;
+CREATE OR REPLACE VIEW main.gc_header AS SELECT run_id, seq, ts, tid, 'gc.header' AS kind, obj, ob_tid, ob_gc_bits, ob_ref_local, ob_ref_shared, ob_tid_old, ob_gc_bits_old, ob_ref_local_old, ob_ref_shared_old FROM raw.gc_header;
+CREATE OR REPLACE VIEW main.gc_end AS SELECT run_id, seq, ts, tid, 'gc.end' AS kind, collected, uncollectable FROM raw.gc_end;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -1055,4 +1107,14 @@ SELECT * FROM main.pystate_stop_the_world
 UNION ALL BY NAME
 SELECT * FROM main.pystate_start_the_world
 UNION ALL BY NAME
-SELECT * FROM main.pystate_stw_countdown;
+SELECT * FROM main.pystate_stw_countdown
+UNION ALL BY NAME
+SELECT * FROM main.gc_schedule
+UNION ALL BY NAME
+SELECT * FROM main.gc_start
+UNION ALL BY NAME
+SELECT * FROM main.gc_phase
+UNION ALL BY NAME
+SELECT * FROM main.gc_header
+UNION ALL BY NAME
+SELECT * FROM main.gc_end;

@@ -637,6 +637,48 @@ class PystateStwCountdown(Event, tag="pystate.stw_countdown"):
     countdown_old: int
 
 
+# -- gc_free_threading.py: the stop-the-world cycle collector -----------------------------------------
+class GcSchedule(Event, tag="gc.schedule"):
+    """record_allocation flushed the thread's count and the threshold was passed: the
+    GC-scheduled eval-breaker bit is set on this thread."""
+
+    count: int
+    threshold: int
+
+
+class GcStart(Event, tag="gc.start"):
+    gen: int
+    reason: str  # 'threshold' (the eval breaker), 'manual' (gc.collect)
+
+
+class GcPhase(Event, tag="gc.phase"):
+    """The collection enters a phase: merge_queued, delayed_frees, update_refs, mark, scan,
+    finalize, resurrection, delete."""
+
+    phase: str
+    phase_old: str
+
+
+class GcHeader(Event, tag="gc.header"):
+    """A header write by the collector (world stopped: plain stores): gc_refs live in ob_tid,
+    the UNREACHABLE bit, merged refcounts, ob_tid restored from the segment owner."""
+
+    obj: int
+    ob_tid: int
+    ob_gc_bits: int
+    ob_ref_local: int
+    ob_ref_shared: int
+    ob_tid_old: int
+    ob_gc_bits_old: int
+    ob_ref_local_old: int
+    ob_ref_shared_old: int
+
+
+class GcEnd(Event, tag="gc.end"):
+    collected: int
+    uncollectable: int
+
+
 # Append-only.  The position is the kind id used on the hot path.
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
@@ -712,6 +754,11 @@ KINDS: tuple[type[Event], ...] = (
     PystateStopTheWorld,
     PystateStartTheWorld,
     PystateStwCountdown,
+    GcSchedule,
+    GcStart,
+    GcPhase,
+    GcHeader,
+    GcEnd,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -789,6 +836,11 @@ PYSTATE_STW_REQUEST = 69
 PYSTATE_STOP_THE_WORLD = 70
 PYSTATE_START_THE_WORLD = 71
 PYSTATE_STW_COUNTDOWN = 72
+GC_SCHEDULE = 73
+GC_START = 74
+GC_PHASE = 75
+GC_HEADER = 76
+GC_END = 77
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 

@@ -262,7 +262,7 @@ register("run.failure", _failure, _failure_undo)
 
 # -- objects (object.py) -------------------------------------------------------------------------
 def _obj_new(st: State, e) -> None:
-    st.objects[e.obj] = [e.type, e.size, e.gc, e.block, e.ob_tid, 1, 0, 0]
+    st.objects[e.obj] = [e.type, e.size, e.gc, e.block, e.ob_tid, 1, 0, 1 if e.gc else 0]  # GC objects: TRACKED
 
 
 def _obj_new_undo(st: State, e) -> None:
@@ -697,3 +697,27 @@ register("pystate.stw_request", _stw_request, _stw_request_undo)
 register("pystate.stw_countdown", _stw_countdown, _stw_countdown_undo)
 register("pystate.stop_the_world", _stw_stopped, _stw_stopped_undo)
 register("pystate.start_the_world", _stw_start, _stw_start_undo)
+
+
+# -- the collector (gc_free_threading.py) ------------------------------------------------------------
+def _gc_header(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_TID], rec[O_GC_BITS], rec[O_LOCAL], rec[O_SHARED] = e.ob_tid, e.ob_gc_bits, e.ob_ref_local, e.ob_ref_shared
+
+
+def _gc_header_undo(st: State, e) -> None:
+    rec = st.objects[e.obj]
+    rec[O_TID], rec[O_GC_BITS], rec[O_LOCAL], rec[O_SHARED] = (
+        e.ob_tid_old, e.ob_gc_bits_old, e.ob_ref_local_old, e.ob_ref_shared_old)
+
+
+def _gc_phase(st: State, e) -> None:
+    st.gc_phase = e.phase
+
+
+def _gc_phase_undo(st: State, e) -> None:
+    st.gc_phase = e.phase_old
+
+
+register("gc.header", _gc_header, _gc_header_undo)
+register("gc.phase", _gc_phase, _gc_phase_undo)

@@ -34,7 +34,7 @@ class State:
     __slots__ = (
         "seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure",
         "objects", "brc", "eval_breaker", "critical_sections", "qsbr", "qsbr_threads", "pages", "segments",
-        "delayed", "stw",
+        "delayed", "stw", "gc_phase",
     )
 
     def __init__(self) -> None:
@@ -58,6 +58,7 @@ class State:
         self.segments: dict[int, int] = {}  # segment address -> owner thread (0 = abandoned)
         self.delayed: dict[int, list] = {}  # queue (tid, 0 = interpreter) -> [[block, goal], ...] (nonempty)
         self.stw: dict[str, list] = {}  # scope -> [requester, countdown, world_stopped] while requested
+        self.gc_phase = ""  # the collection's phase ('' = no collection running)
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -82,6 +83,7 @@ class State:
             "segments": dict(self.segments),
             "delayed": {k: [list(e) for e in v] for k, v in self.delayed.items()},
             "stw": {k: list(v) for k, v in self.stw.items()},
+            "gc_phase": self.gc_phase,
         }
 
     @classmethod
@@ -108,6 +110,7 @@ class State:
         s.segments = {int(k): v for k, v in d.get("segments", {}).items()}
         s.delayed = {int(k): [list(e) for e in v] for k, v in d.get("delayed", {}).items()}
         s.stw = {k: list(v) for k, v in d.get("stw", {}).items()}
+        s.gc_phase = d.get("gc_phase", "")
         return s
 
     def copy(self) -> "State":

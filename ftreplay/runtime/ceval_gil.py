@@ -41,6 +41,7 @@ _PY_EVAL_EVENTS_MASK = (1 << _PY_EVAL_EVENTS_BITS) - 1
 _PY_EVAL_EXPLICIT_MERGE_BIT = int(EvalBreakerBit._PY_EVAL_EXPLICIT_MERGE_BIT)
 _PY_EVAL_PLEASE_STOP_BIT = int(EvalBreakerBit._PY_EVAL_PLEASE_STOP_BIT)
 _PY_ASYNC_EXCEPTION_BIT = int(EvalBreakerBit._PY_ASYNC_EXCEPTION_BIT)
+_PY_GC_SCHEDULED_BIT = int(EvalBreakerBit._PY_GC_SCHEDULED_BIT)
 
 
 def set_eval_breaker_bit(rt, tstate, bit: int) -> None:
@@ -79,7 +80,12 @@ def handle_pending(rt, tstate) -> int:
     q = tstate.qsbr
     if q is not None and q.should_process:  # _Py_qsbr_should_process
         rt.obmalloc.process_delayed(tstate)
-    # (GC_SCHEDULED, JIT_INVALIDATE_COLD and GIL_DROP_REQUEST: not modelled yet.)
+    if breaker & _PY_GC_SCHEDULED_BIT:
+        unset_eval_breaker_bit(rt, tstate, _PY_GC_SCHEDULED_BIT)
+        from .gc_free_threading import run_gc  # (gc -> object -> brc -> ceval_gil)
+
+        run_gc(rt, tstate)
+    # (JIT_INVALIDATE_COLD and GIL_DROP_REQUEST: not modelled yet.)
     if breaker & _PY_ASYNC_EXCEPTION_BIT:
         unset_eval_breaker_bit(rt, tstate, _PY_ASYNC_EXCEPTION_BIT)
         exc = tstate.async_exc

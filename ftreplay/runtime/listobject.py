@@ -98,6 +98,26 @@ class PyList:
         self.ob_size = 0
         self.allocated = 0
         self.shared = False  # _PyGC_BITS_SHARED
+        self.op.tp_traverse = self._traverse
+        self.op.tp_clear = self._gc_clear
+
+    def _traverse(self) -> list:
+        """list_traverse: the items."""
+        arr = self.ob_item
+        return [arr.items[i] for i in range(self.ob_size)] if arr is not None else []
+
+    def _gc_clear(self) -> None:
+        """_list_clear as tp_clear: the collector drops the items (the world is running)."""
+        arr = self.ob_item
+        if arr is None:
+            return
+        items = [arr.items[i] for i in range(self.ob_size)]
+        for i in range(self.ob_size):
+            arr.items[i] = None
+        self.ob_size = 0
+        for v in items:
+            if v is not None:
+                pyobject.Py_DECREF(v)
 
     def __repr__(self) -> str:
         return f"<list {self.op!r} size {self.ob_size}>"

@@ -86,6 +86,7 @@ _Py_REF_MAYBE_WEAKREF = int(RefSharedFlag._Py_REF_MAYBE_WEAKREF)
 _Py_REF_QUEUED = int(RefSharedFlag._Py_REF_QUEUED)
 _Py_REF_MERGED = int(RefSharedFlag._Py_REF_MERGED)
 _PyGC_BITS_DEFERRED = int(GCBits._PyGC_BITS_DEFERRED)
+_PyGC_BITS_TRACKED = int(GCBits._PyGC_BITS_TRACKED)
 _SHARED_ONE = 1 << _Py_REF_SHARED_SHIFT
 
 
@@ -100,6 +101,7 @@ class PyObject:
     __slots__ = (
         "rt", "obj", "type", "size", "gc", "addr", "name", "ob_tid", "ob_flags", "_ob_mutex", "ob_gc_bits",
         "ob_ref_local", "ob_ref_shared", "alive", "tp_dealloc", "merging", "alloc_id", "page",
+        "ob_refs", "tp_traverse", "tp_clear", "tp_finalize",
     )
 
     def __init__(self, rt, obj: int, type: str, size: int, gc: bool, addr: int, tid: int, name: str = "",
@@ -117,11 +119,15 @@ class PyObject:
         self.ob_flags = 0
         self._ob_mutex: Optional[PyMutex] = None  # created on first use (an unlocked byte is all zeros)
         self.ob_tid = tid
-        self.ob_gc_bits = 0
+        self.ob_gc_bits = _PyGC_BITS_TRACKED if gc else 0  # GC objects are tracked at creation
         self.ob_ref_local = 1
         self.ob_ref_shared = 0
         self.alive = True
         self.tp_dealloc: Optional[Callable[["PyObject"], None]] = None
+        self.ob_refs: list = []  # the references the object holds (tp_traverse / tp_clear)
+        self.tp_traverse: Optional[Callable[[], list]] = None  # default: ob_refs
+        self.tp_clear: Optional[Callable[[], None]] = None  # default: drop ob_refs
+        self.tp_finalize: Optional[Callable[["PyObject"], None]] = None
         # Model-only: the ob_ref_local value an explicit merge carries between clearing the
         # field and its CAS on ob_ref_shared (so events can report the true count).
         self.merging = 0
@@ -171,6 +177,19 @@ class PyObject:
         self.rt.check_eval_breaker()
         self.rt.engine.point(ATOMIC_LOAD_NS)
         return Py_REFCNT(self)
+
+    def add_ref(self, other: "PyObject") -> None:
+        """Store a new reference to ``other`` in this object (an attribute, a cell)."""
+        self.rt.check_eval_breaker()
+        Py_INCREF(other)
+        self.ob_refs.append(other)
+
+    def clear_refs(self) -> None:
+        """Drop every reference this object holds (as tp_clear would)."""
+        self.rt.check_eval_breaker()
+        refs = self.ob_refs
+        while refs:
+            Py_DECREF(refs.pop())
 
     def set_maybe_weakref(self) -> None:
         self.rt.check_eval_breaker()
@@ -227,6 +246,10 @@ def new_object(rt, type: str = "object", size: int = SIZEOF_PYOBJECT, gc: bool =
     blk.obj = op
     rt.objects[op.obj] = op
     rt.emit(OBJECT_NEW, op.obj, type, size, gc, block, op.ob_tid)
+    if gc and ts is not None:
+        from .gc_free_threading import record_allocation
+
+        record_allocation(rt, ts)
     return op
 
 
@@ -481,4 +504,10 @@ def dealloc(op: PyObject) -> None:
             op.ob_ref_shared, op.ob_gc_bits)
     if op.tp_dealloc is not None:
         op.tp_dealloc(op)
+    if op.gc:
+        ts = rt.engine.cur.tstate
+        if ts is not None:
+            from .gc_free_threading import record_deallocation
+
+            record_deallocation(rt, ts)
     rt.obmalloc.free(op.addr)  # PyObject_Free

@@ -39,6 +39,7 @@ from ..sim.engine import FatalError
 from . import brc, critical_section
 from . import qsbr as _qsbr
 from .lock import DONT_DETACH, PyEvent, PyMutex, RWMutex
+from .gc_free_threading import GCState
 from .obmalloc import DelayedQueue
 
 
@@ -62,7 +63,7 @@ class ThreadState:
     __slots__ = (
         "id", "interp", "state", "sim", "eval_breaker", "critical_section", "holds_gil",
         "active", "bound", "cleared", "finalized", "refcount", "next_free", "addr", "phase",
-        "brc", "c_stack", "cs_frames", "qsbr", "mimalloc", "mem_free_queue", "async_exc",
+        "brc", "c_stack", "cs_frames", "qsbr", "mimalloc", "mem_free_queue", "async_exc", "gc_alloc_count",
     )
 
     def __init__(self, interp: "InterpreterState", tid: int, addr: int) -> None:
@@ -89,6 +90,7 @@ class ThreadState:
         self.mimalloc = None  # tstate->mimalloc (obmalloc.ThreadMimalloc), bound on first use
         self.mem_free_queue = DelayedQueue(tid)  # _PyThreadStateImpl.mem_free_queue
         self.async_exc: Optional[str] = None  # PyThreadState_SetAsyncExc
+        self.gc_alloc_count = 0  # _PyThreadStateImpl.gc.alloc_count
 
     def __repr__(self) -> str:
         return f"<tstate {self.id} {STATE_NAMES[self.state]}>"
@@ -131,6 +133,7 @@ class InterpreterState:
         self.stoptheworld = StopTheWorldState(rt, name, False)  # interp->stoptheworld
         self.instrumentation_version = 0  # interp->ceval.instrumentation_version
         self.globals: dict = {}  # the interpreter's module globals (released by interpreter_clear)
+        self.gc = GCState()  # interp->gc
 
 
 class RuntimeState:

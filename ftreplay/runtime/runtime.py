@@ -276,6 +276,13 @@ class Runtime:
 
         interpreter_clear(self, self.engine.cur.tstate.interp)
 
+    def gc_collect(self) -> int:
+        """gc.collect(): a full collection on this thread; returns the objects collected."""
+        from .gc_free_threading import collect
+
+        self.check_eval_breaker()
+        return collect(self, "manual")
+
     def set_async_exc(self, thread, name: str = "SystemExit") -> None:
         """PyThreadState_SetAsyncExc(thread, exc): ``thread`` (a handle from start_thread)
         raises ``ceval_gil.AsyncException(name)`` at its next eval-breaker check."""
@@ -344,6 +351,7 @@ class Runtime:
         for op in self.objects.values():
             st.objects[op.obj] = op.record()
         interp = self.pystate.main_interp
+        st.gc_phase = interp.gc.phase
         for stw in (self.pystate.stoptheworld, interp.stoptheworld):
             if stw.requested:
                 st.stw[stw.scope] = [stw.requester.id if stw.requester else 0, stw.thread_countdown,

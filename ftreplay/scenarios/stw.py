@@ -144,3 +144,76 @@ def instrumentation_clear(rt, threads: int = 2, calls: int = 3):
     obj.decref()  # the global holds the only reference now
     rt.interpreter_clear()
     assert ran.load() == 1, "the finalizer did not run"
+
+
+@scenario(
+    "gc_cycles",
+    "threads build reference cycles that span threads (one node from each of two threads) and drop them; "
+    "allocation counts schedule collections through the eval breaker, which stop the world, compute gc_refs "
+    "over the GC heaps and free the cycles; a final gc.collect() must leave every cycle collected",
+    steps_hint=100000,
+    threads="threads building cycles",
+    cycles="cycles per thread",
+    finalizers="every this many cycles, one node has a finalizer (0: none)",
+)
+def gc_cycles(rt, threads: int = 4, cycles: int = 600, finalizers: int = 50):
+    freed: dict[int, int] = {}
+    created = rt.var("nodes_created", 0)
+    finalized = rt.var("finalized", 0)
+    count_lock = rt.mutex("count_lock")
+    inboxes = [rt.new_list(f"inbox-{i + 1}") for i in range(threads)]
+    total = [0]
+
+    def on_dealloc(op) -> None:
+        freed[op.obj] = freed.get(op.obj, 0) + 1
+
+    def on_finalize(op) -> None:
+        finalized.store(finalized.load() + 1)
+
+    def node(name: str):
+        o = rt.new_object("Node", size=48, gc=True, dealloc=on_dealloc)
+        total[0] += 1
+        return o
+
+    def builder(i: int):
+        mine = inboxes[i]
+        peer = inboxes[(i + 1) % threads]
+        made = 0
+        for c in range(cycles):
+            gift = node("gift")  # for the neighbour: its cycle will span two threads
+            peer.append(gift)
+            gift.decref()
+            a = node("a")
+            made += 2
+            try:
+                b = mine.pop()  # created by the other thread
+            except IndexError:
+                b = node("b")
+                made += 1
+            if finalizers and c % finalizers == 0:
+                a.tp_finalize = on_finalize
+            a.add_ref(b)
+            b.add_ref(a)
+            a.decref()
+            b.decref()  # only the cycle keeps them alive now
+            rt.work(100)
+        with count_lock:
+            created.store(created.load() + made)
+
+    ts = [rt.start_thread(builder, i, name=f"builder-{i + 1}") for i in range(threads)]
+    for t in ts:
+        t.join()
+    for box in inboxes:
+        box.clear()  # gifts nobody took
+    rt.gc_collect()
+    for box in inboxes:
+        box.op.decref()
+    rt.work(0)
+    nodes = total[0]
+    assert created.load() <= nodes
+    dead = sum(1 for n in freed.values() if n == 1)
+    twice = [o for o, n in freed.items() if n != 1]
+    assert not twice, f"nodes deallocated more than once: {twice[:5]}"
+    assert dead == nodes, f"{nodes - dead} of {nodes} nodes were not collected"
+    expected_fin = threads * len(range(0, cycles, finalizers)) if finalizers else 0
+    assert finalized.load() == expected_fin, f"{finalized.load()} finalizers ran, expected {expected_fin}"

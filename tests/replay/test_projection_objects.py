@@ -31,6 +31,7 @@ CASES = [
     ("alloc_churn", {"waves": "2", "allocs": "10"}),
     ("stw_storm", {"iterations": "5", "pauses": "3"}),
     ("async_exc", {"iterations": "6"}),
+    ("gc_cycles", {"threads": "2", "cycles": "12", "finalizers": "5"}),
 ]
 STRATEGIES = ("random", "pct", "round_robin")
 

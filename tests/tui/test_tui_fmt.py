@@ -47,7 +47,10 @@ def test_object_header_values():
     assert fmt.mutex_name(0x2000, labels) == "io_lock" and fmt.mutex_name(0x300A, labels) == "0x300a"
     assert fmt.eval_breaker_bits(0x40) == "EVAL_EXPLICIT_MERGE"
     assert fmt.eval_breaker_bits(0x41) == "GIL_DROP_REQUEST|EVAL_EXPLICIT_MERGE"
-    assert fmt.eval_breaker_bits(0) == "0" and fmt.eval_breaker_bits(0x100) == "0x100"
+    assert fmt.eval_breaker_bits(0) == "0"
+    # The monitoring version sits above the 8 event bits, in steps of MONITORING_VERSION_INCREMENT.
+    assert fmt.eval_breaker_bits(0x100) == "version 1"
+    assert fmt.eval_breaker_bits(0x220) == "EVAL_PLEASE_STOP|version 2"
     assert fmt.cs_tag(0) == "ACTIVE" and fmt.cs_tag(3) == "INACTIVE|TWO_MUTEXES"
 
 
