@@ -508,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--strategy", default="random", metavar="NAME", help="random (default), pct or round_robin")
     sp.add_argument("--bug", action="append", metavar="NAME", help="re-introduce a fixed race (see 'ftreplay bugs'); repeatable")
     sp.add_argument("--set", action="append", metavar="KNOB=VALUE",
-                    help="model knob: max_steps, pct_depth, pct_steps, rr_quantum, batch, checkpoint_every; repeatable")
+                    help="model knob: max_steps, pct_depth, pct_steps, rr_quantum, batch, checkpoint_every, build (ft|gil), gil (-1|0|1); repeatable")
     sp.add_argument("--arg", action="append", metavar="NAME=VALUE", help="scenario argument (see 'ftreplay scenarios'); repeatable")
     sp.add_argument("--schedule", metavar="TEXT|@FILE", help="replay this schedule instead of asking the strategy")
     sp.add_argument("--log", metavar="PATH", help="where the .ftlog goes (default: recordings/<run_id>.ftlog beside the store)")

@@ -884,6 +884,31 @@ CREATE TABLE IF NOT EXISTS raw.gc_end (
     collected BIGINT,
     uncollectable BIGINT
 );
+CREATE TABLE IF NOT EXISTS raw.ceval_gil_take (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    switched BOOLEAN,
+    switch_number BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.ceval_gil_drop (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    final BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.ceval_gil_drop_request (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    switch_number BIGINT
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -962,6 +987,9 @@ CREATE OR REPLACE VIEW main.gc_start AS SELECT run_id, seq, ts, tid, 'gc.start' 
 CREATE OR REPLACE VIEW main.gc_phase AS SELECT run_id, seq, ts, tid, 'gc.phase' AS kind, phase, phase_old FROM raw.gc_phase;
 CREATE OR REPLACE VIEW main.gc_header AS SELECT run_id, seq, ts, tid, 'gc.header' AS kind, obj, ob_tid, ob_gc_bits, ob_ref_local, ob_ref_shared, ob_tid_old, ob_gc_bits_old, ob_ref_local_old, ob_ref_shared_old FROM raw.gc_header;
 CREATE OR REPLACE VIEW main.gc_end AS SELECT run_id, seq, ts, tid, 'gc.end' AS kind, collected, uncollectable FROM raw.gc_end;
+CREATE OR REPLACE VIEW main.ceval_gil_take AS SELECT run_id, seq, ts, tid, 'ceval_gil.take' AS kind, thread, switched, switch_number FROM raw.ceval_gil_take;
+CREATE OR REPLACE VIEW main.ceval_gil_drop AS SELECT run_id, seq, ts, tid, 'ceval_gil.drop' AS kind, thread, final FROM raw.ceval_gil_drop;
+CREATE OR REPLACE VIEW main.ceval_gil_drop_request AS SELECT run_id, seq, ts, tid, 'ceval_gil.drop_request' AS kind, thread, switch_number FROM raw.ceval_gil_drop_request;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -1117,4 +1145,10 @@ SELECT * FROM main.gc_phase
 UNION ALL BY NAME
 SELECT * FROM main.gc_header
 UNION ALL BY NAME
-SELECT * FROM main.gc_end;
+SELECT * FROM main.gc_end
+UNION ALL BY NAME
+SELECT * FROM main.ceval_gil_take
+UNION ALL BY NAME
+SELECT * FROM main.ceval_gil_drop
+UNION ALL BY NAME
+SELECT * FROM main.ceval_gil_drop_request;

@@ -51,6 +51,43 @@ LANES_BY_SEQ = _lanes_sql("start_seq", "end_seq + 1")
 # Lanes on the virtual-time axis: [start_ts, end_ts) in ns.
 LANES_BY_TIME = _lanes_sql("start_ts", "end_ts")
 
+# Whether a run has stop-the-world pauses (the lanes then draw a row for them).
+STW_PAUSE_COUNT = "SELECT count(*) FROM stw_pauses WHERE run_id = $run"
+
+
+def _stw_lane_sql(request: str, stopped: str, start: str, run_end: str) -> str:
+    """Time per (column, state) of the run's stop-the-world pauses in the columns [$c0, $c1)
+    of width $w: 'stw_requested' from the request to the stop, 'stw_stopped' from the stop
+    to the restart; a pause the run ended in lasts to the end of the run.  Pauses of
+    different scopes add up in a column."""
+    return f"""
+WITH ends AS (SELECT {run_end} AS e FROM runs WHERE run_id = $run
+), iv AS (
+    SELECT 'stw_requested' AS state, {request} AS a, coalesce({stopped}, {start}, (SELECT e FROM ends)) AS b
+    FROM stw_pauses WHERE run_id = $run
+    UNION ALL
+    SELECT 'stw_stopped', {stopped}, coalesce({start}, (SELECT e FROM ends))
+    FROM stw_pauses WHERE run_id = $run AND {stopped} IS NOT NULL
+), clipped AS (
+    SELECT state, greatest(a, $c0 * $w) AS a, least(b, $c1 * $w) AS b FROM iv
+    WHERE b > $c0 * $w AND a < $c1 * $w
+), spread AS (
+    SELECT state, a, b, unnest(range(a // $w, (b - 1) // $w + 1)) AS col
+    FROM clipped WHERE b > a
+)
+SELECT col, state, sum(least(b, (col + 1) * $w) - greatest(a, col * $w)) AS cover
+FROM spread
+GROUP BY ALL
+ORDER BY col, state
+"""
+
+
+# The pause row on the seq axis: a request covers seqs request_seq..stopped_seq - 1, a stop
+# stopped_seq..start_seq (inclusive).
+STW_LANE_BY_SEQ = _stw_lane_sql("request_seq", "stopped_seq", "start_seq + 1", "events")
+# The pause row on the virtual-time axis: [request_ts, stopped_ts), [stopped_ts, start_ts).
+STW_LANE_BY_TIME = _stw_lane_sql("request_ts", "stopped_ts", "start_ts", "virtual_ns")
+
 # How many events of a run match a watch predicate (the predicate is the user's SQL).
 WATCH_COUNT = "SELECT count(*) FROM events WHERE run_id = $run AND ({predicate})"
 

@@ -679,6 +679,29 @@ class GcEnd(Event, tag="gc.end"):
     uncollectable: int
 
 
+# -- ceval_gil.py: the GIL ------------------------------------------------------------------------------
+class CevalGilTake(Event, tag="ceval_gil.take"):
+    """take_gil: locked = 1, holds_gil = 1 (switched: another thread held it last)."""
+
+    thread: int
+    switched: bool
+    switch_number: int
+
+
+class CevalGilDrop(Event, tag="ceval_gil.drop"):
+    """drop_gil: locked = 0 (final: the thread's last release, no forced switching)."""
+
+    thread: int
+    final: bool
+
+
+class CevalGilDropRequest(Event, tag="ceval_gil.drop_request"):
+    """A waiter timed out after the switch interval and asks the holder to drop the GIL."""
+
+    thread: int  # the holder asked
+    switch_number: int
+
+
 # Append-only.  The position is the kind id used on the hot path.
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
@@ -759,6 +782,9 @@ KINDS: tuple[type[Event], ...] = (
     GcPhase,
     GcHeader,
     GcEnd,
+    CevalGilTake,
+    CevalGilDrop,
+    CevalGilDropRequest,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -841,6 +867,9 @@ GC_START = 74
 GC_PHASE = 75
 GC_HEADER = 76
 GC_END = 77
+CEVAL_GIL_TAKE = 78
+CEVAL_GIL_DROP = 79
+CEVAL_GIL_DROP_REQUEST = 80
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 

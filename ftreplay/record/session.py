@@ -25,7 +25,10 @@ KNOBS: dict[str, tuple[type, Any, str]] = {
     "rr_quantum": (int, 1, "round_robin: scheduling points per turn"),
     "batch": (int, DEFAULT_BATCH, "events per log frame (part of the log's bytes)"),
     "checkpoint_every": (int, DEFAULT_CHECKPOINT_EVERY, "events between stored state checkpoints (bounds a seek)"),
+    "build": (str, "ft", "'ft' (free-threaded, Py_GIL_DISABLED) or 'gil' (the default build: one GIL)"),
+    "gil": (int, -1, "PYTHON_GIL in the free-threaded build: -1 default (no GIL), 0 off, 1 on"),
 }
+_CHOICES = {"build": ("ft", "gil"), "gil": (-1, 0, 1)}
 
 
 def resolve_knobs(given: dict[str, str], scn: Scenario) -> dict[str, Any]:
@@ -33,13 +36,19 @@ def resolve_knobs(given: dict[str, str], scn: Scenario) -> dict[str, Any]:
     for name, (typ, default, _help) in KNOBS.items():
         out[name] = default
     out["pct_steps"] = scn.steps_hint
+    out.update(scn.knobs)
     for k, raw in given.items():
         if k not in KNOBS:
             raise UsageError(f"unknown knob {k!r} (knobs: {', '.join(KNOBS)})")
         v = parse_value(k, raw, KNOBS[k][0])
-        if isinstance(v, int) and v < 1:
+        if k in _CHOICES:
+            if v not in _CHOICES[k]:
+                raise UsageError(f"knob {k} must be one of {', '.join(map(str, _CHOICES[k]))}, got {raw!r}")
+        elif isinstance(v, int) and v < 1:
             raise UsageError(f"knob {k} must be >= 1, got {v}")
         out[k] = v
+    if out["build"] == "gil" and out["gil"] == 0:
+        raise UsageError("knob gil=0 (PYTHON_GIL=0) needs the free-threaded build (build=ft)")
     return out
 
 

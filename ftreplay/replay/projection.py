@@ -721,3 +721,20 @@ def _gc_phase_undo(st: State, e) -> None:
 
 register("gc.header", _gc_header, _gc_header_undo)
 register("gc.phase", _gc_phase, _gc_phase_undo)
+
+
+# -- the GIL (ceval_gil.py) ---------------------------------------------------------------------------
+def _gil_take(st: State, e) -> None:
+    st.gil_holder = e.thread
+
+
+def _gil_drop(st: State, e) -> None:
+    st.gil_holder = None
+
+
+def _gil_drop_undo(st: State, e) -> None:
+    st.gil_holder = e.thread
+
+
+register("ceval_gil.take", _gil_take, _gil_drop)
+register("ceval_gil.drop", _gil_drop, _gil_drop_undo)

@@ -34,7 +34,7 @@ class State:
     __slots__ = (
         "seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure",
         "objects", "brc", "eval_breaker", "critical_sections", "qsbr", "qsbr_threads", "pages", "segments",
-        "delayed", "stw", "gc_phase",
+        "delayed", "stw", "gc_phase", "gil_holder",
     )
 
     def __init__(self) -> None:
@@ -59,6 +59,7 @@ class State:
         self.delayed: dict[int, list] = {}  # queue (tid, 0 = interpreter) -> [[block, goal], ...] (nonempty)
         self.stw: dict[str, list] = {}  # scope -> [requester, countdown, world_stopped] while requested
         self.gc_phase = ""  # the collection's phase ('' = no collection running)
+        self.gil_holder: Optional[int] = None  # the thread holding the GIL (GIL enabled only)
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -84,6 +85,7 @@ class State:
             "delayed": {k: [list(e) for e in v] for k, v in self.delayed.items()},
             "stw": {k: list(v) for k, v in self.stw.items()},
             "gc_phase": self.gc_phase,
+            "gil_holder": self.gil_holder,
         }
 
     @classmethod
@@ -111,6 +113,7 @@ class State:
         s.delayed = {int(k): [list(e) for e in v] for k, v in d.get("delayed", {}).items()}
         s.stw = {k: list(v) for k, v in d.get("stw", {}).items()}
         s.gc_phase = d.get("gc_phase", "")
+        s.gil_holder = d.get("gil_holder")
         return s
 
     def copy(self) -> "State":

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from enum import IntFlag
 
-from ..record.events import CEVAL_GIL_EVAL_BREAKER
-from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS
+from ..record.events import CEVAL_GIL_DROP, CEVAL_GIL_DROP_REQUEST, CEVAL_GIL_EVAL_BREAKER, CEVAL_GIL_TAKE
+from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, ATOMIC_STORE_NS
 from . import brc
 
 
@@ -42,6 +42,10 @@ _PY_EVAL_EXPLICIT_MERGE_BIT = int(EvalBreakerBit._PY_EVAL_EXPLICIT_MERGE_BIT)
 _PY_EVAL_PLEASE_STOP_BIT = int(EvalBreakerBit._PY_EVAL_PLEASE_STOP_BIT)
 _PY_ASYNC_EXCEPTION_BIT = int(EvalBreakerBit._PY_ASYNC_EXCEPTION_BIT)
 _PY_GC_SCHEDULED_BIT = int(EvalBreakerBit._PY_GC_SCHEDULED_BIT)
+_PY_GIL_DROP_REQUEST_BIT = int(EvalBreakerBit._PY_GIL_DROP_REQUEST_BIT)
+_TIMEOUT = -2  # parking_lot.ParkResult.TIMEOUT
+DEFAULT_INTERVAL_NS = 5_000_000  # DEFAULT_INTERVAL = 5000 us (sys.setswitchinterval)
+GIL_ENABLED_PERMANENTLY = 2**31 - 1  # INT_MAX
 
 
 def set_eval_breaker_bit(rt, tstate, bit: int) -> None:
@@ -85,7 +89,12 @@ def handle_pending(rt, tstate) -> int:
         from .gc_free_threading import run_gc  # (gc -> object -> brc -> ceval_gil)
 
         run_gc(rt, tstate)
-    # (JIT_INVALIDATE_COLD and GIL_DROP_REQUEST: not modelled yet.)
+    # (JIT_INVALIDATE_COLD: no JIT is modelled.)
+    if breaker & _PY_GIL_DROP_REQUEST_BIT:
+        # Give another thread a turn: detach (drop_gil), then attach (take_gil).
+        ps = rt.pystate
+        ps.detach(tstate)
+        ps.attach(tstate)
     if breaker & _PY_ASYNC_EXCEPTION_BIT:
         unset_eval_breaker_bit(rt, tstate, _PY_ASYNC_EXCEPTION_BIT)
         exc = tstate.async_exc
@@ -111,3 +120,77 @@ def set_async_exc(rt, tstate, name: str) -> None:
     tstate.async_exc = name
     set_eval_breaker_bit(rt, tstate, _PY_ASYNC_EXCEPTION_BIT)
     ps.head_unlock()
+
+
+
+# -- the GIL ---------------------------------------------------------------------------------------
+class Gil:
+    """struct _gil_runtime_state: ``locked``, ``last_holder``, ``switch_number``; ``mutex``
+    and ``cond`` are waits on the GIL's address, ``switch_cond`` on ``addr + 8``.
+    ``enabled``: 0 (free-threaded, PYTHON_GIL unset or 0) or INT_MAX (the GIL build, or
+    PYTHON_GIL=1)."""
+
+    def __init__(self, rt, enabled: int) -> None:
+        self.addr = rt.alloc(16, "gil")
+        self.enabled = enabled
+        self.locked = 0
+        self.last_holder = None
+        self.switch_number = 0
+        self.interval = DEFAULT_INTERVAL_NS
+
+
+def take_gil(rt, tstate) -> None:
+    """take_gil: wait for the GIL, asking the holder to drop it after each interval."""
+    gil = tstate.interp.gil
+    if not gil.enabled:
+        return
+    eng = rt.engine
+    while True:
+        # Under gil->mutex: the test of ``locked`` and the store that takes it are one step.
+        eng.point(ATOMIC_RMW_NS)
+        if not gil.locked:
+            break
+        saved = gil.switch_number
+        # COND_TIMED_WAIT(gil->cond, gil->mutex, interval)
+        res = rt.parking_lot.park(gil.addr, lambda: gil.locked, 1, gil.interval, detach=False,
+                                  what="the GIL", holder=lambda: gil.last_holder.id if gil.last_holder else None)
+        eng.point(ATOMIC_LOAD_NS)
+        if res == _TIMEOUT and gil.locked and gil.switch_number == saved:
+            holder = gil.last_holder
+            if holder is not None:
+                rt.emit(CEVAL_GIL_DROP_REQUEST, holder.id, gil.switch_number)
+                set_eval_breaker_bit(rt, holder, _PY_GIL_DROP_REQUEST_BIT)
+    gil.locked = 1
+    switched = gil.last_holder is not tstate
+    if switched:
+        gil.last_holder = tstate
+        gil.switch_number += 1
+    tstate.holds_gil = 1
+    rt.emit(CEVAL_GIL_TAKE, tstate.id, switched, gil.switch_number)
+    if switched:
+        rt.parking_lot.unpark_all(gil.addr + 8)  # COND_SIGNAL(gil->switch_cond)
+    if tstate.eval_breaker & _PY_GIL_DROP_REQUEST_BIT:
+        unset_eval_breaker_bit(rt, tstate, _PY_GIL_DROP_REQUEST_BIT)
+
+
+def drop_gil(rt, tstate, final_release: bool = False) -> None:
+    """drop_gil: release; with a pending drop request, wait until another thread has taken
+    it (FORCE_SWITCHING) -- never on a final release (gh-104341)."""
+    gil = tstate.interp.gil
+    if not gil.enabled or not tstate.holds_gil:
+        return
+    eng = rt.engine
+    if not final_release:
+        gil.last_holder = tstate
+    eng.point(ATOMIC_STORE_NS)
+    gil.locked = 0
+    tstate.holds_gil = 0
+    rt.emit(CEVAL_GIL_DROP, tstate.id, final_release)
+    rt.parking_lot.unpark(gil.addr, lambda arg, has_more: None)  # COND_SIGNAL(gil->cond)
+    if not final_release and tstate.eval_breaker & _PY_GIL_DROP_REQUEST_BIT:
+        eng.point(ATOMIC_LOAD_NS)
+        if gil.last_holder is tstate:
+            unset_eval_breaker_bit(rt, tstate, _PY_GIL_DROP_REQUEST_BIT)
+            while gil.last_holder is tstate:  # COND_WAIT(gil->switch_cond)
+                rt.parking_lot.park(gil.addr + 8, lambda: 1 if gil.last_holder is tstate else 0, 1, None,
+                                    detach=False, what="another thread to take the GIL")

@@ -299,6 +299,8 @@ class CriticalSection:
         if ts is None:
             raise FatalError("critical section begun without an attached thread state")
         self.tstate = ts
+        if rt.gil_build:
+            return  # Py_BEGIN_CRITICAL_SECTION is a no-op with the GIL
         if self.b is None:
             self.c = new_section(rt, ts, False)
             begin_mutex(rt, ts, self.c, _mutex_of(self.a))
@@ -307,7 +309,8 @@ class CriticalSection:
             begin2_mutex(rt, ts, self.c, _mutex_of(self.a), _mutex_of(self.b))
 
     def end(self) -> None:
-        end(self.rt, self.tstate, self.c)
+        if self.c is not None:
+            end(self.rt, self.tstate, self.c)
 
     def __enter__(self) -> "CriticalSection":
         self.begin()

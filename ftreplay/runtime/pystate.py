@@ -39,6 +39,7 @@ from ..sim.engine import FatalError
 from . import brc, critical_section
 from . import qsbr as _qsbr
 from .lock import DONT_DETACH, PyEvent, PyMutex, RWMutex
+from .ceval_gil import GIL_ENABLED_PERMANENTLY, Gil, drop_gil, take_gil
 from .gc_free_threading import GCState
 from .obmalloc import DelayedQueue
 
@@ -134,6 +135,9 @@ class InterpreterState:
         self.instrumentation_version = 0  # interp->ceval.instrumentation_version
         self.globals: dict = {}  # the interpreter's module globals (released by interpreter_clear)
         self.gc = GCState()  # interp->gc
+        knobs = rt.knobs
+        on = knobs.get("build", "ft") == "gil" or knobs.get("gil", -1) == 1
+        self.gil = Gil(rt, GIL_ENABLED_PERMANENTLY if on else 0)  # interp->ceval.gil (own GIL)
 
 
 class RuntimeState:
@@ -220,6 +224,7 @@ class RuntimeState:
         ts.phase = "deleted"
         rt.emit(PYSTATE_DELETE_THREAD, ts.id, ts.interp.id)
         self.head_unlock()
+        drop_gil(rt, ts, final_release=True)  # tstate_delete_common(release_gil=1)
         _qsbr.unregister(rt, ts.interp.qsbr, ts)
         cur = rt.engine.cur
         if cur.tstate is ts:
@@ -235,6 +240,7 @@ class RuntimeState:
         cur = eng.cur
         if cur.tstate is not None:
             raise FatalError("non-NULL old thread state")
+        take_gil(rt, ts)  # _PyEval_AcquireLock
         cur.tstate = ts  # current_fast_set: before the state check
         while True:
             eng.point(ATOMIC_RMW_NS)  # tstate_try_attach: CAS DETACHED -> ATTACHED
@@ -274,6 +280,7 @@ class RuntimeState:
         else:
             rt.emit(PYSTATE_DETACH, ts.id, "attached", "detached")
         eng.cur.tstate = None  # current_fast_clear
+        drop_gil(rt, ts)  # _PyEval_ReleaseLock
 
     def current(self) -> Optional[ThreadState]:
         return self.rt.engine.cur.tstate
@@ -345,8 +352,11 @@ class RuntimeState:
         return num_parked > 0 and stw.thread_countdown == 0
 
     def stop_the_world(self, stw: StopTheWorldState) -> None:
-        """stop_the_world: serialise, count the other threads, flip or signal them, wait."""
+        """stop_the_world: serialise, count the other threads, flip or signal them, wait.
+        (A no-op in the GIL build: holding the GIL already excludes every other thread.)"""
         rt = self.rt
+        if rt.gil_build:
+            return
         eng = rt.engine
         # main (gh-137433): the RWMutex first (write for a global pause), then stw->mutex.
         if stw.is_global:
@@ -380,6 +390,8 @@ class RuntimeState:
     def start_the_world(self, stw: StopTheWorldState) -> None:
         """start_the_world: flip every suspended thread back to DETACHED and wake it."""
         rt = self.rt
+        if rt.gil_build:
+            return
         eng = rt.engine
         self.head_lock()
         me = stw.requester

@@ -129,6 +129,7 @@ class Runtime:
         self.emit = emit
         self.bugs = frozenset(bugs)
         self.knobs = dict(knobs or {})
+        self.gil_build = self.knobs.get("build", "ft") == "gil"  # no Py_GIL_DISABLED
         self._next_addr = HEAP_BASE
         self.labels: dict[int, str] = {}
         self.prims: list[Any] = []  # every modelled primitive, for snapshots
@@ -352,6 +353,8 @@ class Runtime:
             st.objects[op.obj] = op.record()
         interp = self.pystate.main_interp
         st.gc_phase = interp.gc.phase
+        gil = interp.gil
+        st.gil_holder = gil.last_holder.id if gil.locked and gil.last_holder is not None else None
         for stw in (self.pystate.stoptheworld, interp.stoptheworld):
             if stw.requested:
                 st.stw[stw.scope] = [stw.requester.id if stw.requester else 0, stw.thread_countdown,

@@ -12,7 +12,7 @@ import inspect
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ..errors import UsageError
 
@@ -26,6 +26,7 @@ class Scenario:
     steps_hint: int = 2000
     bugs: tuple[str, ...] = ()
     arg_help: dict[str, str] = field(default_factory=dict)
+    knobs: dict[str, Any] = field(default_factory=dict)  # knob defaults of this scenario (--set overrides)
 
     def resolve_args(self, given: dict[str, str]) -> dict[str, Any]:
         out = dict(self.args)
@@ -56,11 +57,12 @@ def parse_value(name: str, raw: Any, typ: type) -> Any:
 REGISTRY: dict[str, Scenario] = {}
 
 
-def scenario(name: str, description: str, steps_hint: int = 2000, bugs: tuple[str, ...] = (), **arg_help: str):
+def scenario(name: str, description: str, steps_hint: int = 2000, bugs: tuple[str, ...] = (),
+             knobs: Optional[dict[str, Any]] = None, **arg_help: str):
     def deco(fn: Callable) -> Callable:
         sig = inspect.signature(fn)
         args = {p.name: p.default for p in list(sig.parameters.values())[1:] if p.default is not p.empty}
-        REGISTRY[name] = Scenario(name, fn, description, args, steps_hint, bugs, dict(arg_help))
+        REGISTRY[name] = Scenario(name, fn, description, args, steps_hint, bugs, dict(arg_help), dict(knobs or {}))
         return fn
 
     return deco

@@ -217,3 +217,29 @@ def gc_cycles(rt, threads: int = 4, cycles: int = 600, finalizers: int = 50):
     assert dead == nodes, f"{nodes - dead} of {nodes} nodes were not collected"
     expected_fin = threads * len(range(0, cycles, finalizers)) if finalizers else 0
     assert finalized.load() == expected_fin, f"{finalized.load()} finalizers ran, expected {expected_fin}"
+
+
+@scenario(
+    "gil_switch",
+    "CPU-bound threads in the GIL build (its default; --set build=ft --set gil=1 is PYTHON_GIL=1 in the "
+    "free-threaded build): a waiter asks the holder to drop the GIL after each 5 ms switch interval, the "
+    "holder drops it at its next eval-breaker check and waits until another thread has taken it",
+    steps_hint=3000,
+    knobs={"build": "gil"},
+    threads="CPU-bound threads",
+    work_ms="milliseconds of virtual CPU work per thread",
+    chunk_us="microseconds of work between eval-breaker checks",
+)
+def gil_switch(rt, threads: int = 3, work_ms: int = 20, chunk_us: int = 100):
+    done = [rt.var(f"done-{i + 1}", 0) for i in range(threads)]
+    chunks = work_ms * 1000 // chunk_us
+
+    def cpu(i: int):
+        for k in range(chunks):
+            rt.work(chunk_us * 1000)  # bytecodes between checks: the GIL is held throughout
+        done[i].store(1)
+
+    ts = [rt.start_thread(cpu, i, name=f"cpu-{i + 1}") for i in range(threads)]
+    for t in ts:
+        t.join()
+    assert all(d.load() == 1 for d in done)

@@ -8,6 +8,8 @@ The store (made once per session) holds:
 - ``many``     mutex_counter with 20 threads (more threads than the lanes show at once)
 - ``refcount`` refcount_shared (objects, BRC queues, eval-breaker bits)
 - ``cs``       critical_sections (one- and two-mutex critical sections, suspended ones)
+- ``stw``      stw_storm (five stop-the-world pauses: threads flipped, PLEASE_STOP, a thread
+               started during a pause)
 
 Tests open it read-only through ``tui.app.make_app`` (what ``ftreplay tui`` runs) and read
 what the screen shows with ``screen_text``.
@@ -54,6 +56,7 @@ RUNS = {
     "many": ("mutex_counter", "random", 1, {"threads": "20", "iterations": "2"}, []),
     "refcount": ("refcount_shared", "random", 1, {}, []),
     "cs": ("critical_sections", "random", 1, {}, []),
+    "stw": ("stw_storm", "random", 1, {}, []),
 }
 
 
