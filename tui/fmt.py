@@ -15,7 +15,7 @@ from ftreplay.runtime.ceval_gil import EvalBreakerBit
 
 ADDR_FIELDS = frozenset({"mutex", "addr", "cs", "cs_mutex", "cs_mutex2", "block", "block_old", "page", "segment"})
 OBJ_FIELDS = frozenset({"obj"})
-TID_FIELDS = frozenset({"thread", "handoff_to", "woken", "owner", "tid", "ob_tid", "ob_tid_old"})
+TID_FIELDS = frozenset({"thread", "handoff_to", "woken", "owner", "tid", "ob_tid", "ob_tid_old", "requester"})
 NS_FIELDS = frozenset({"wait_ns", "timeout_ns"})
 MUTEX_BITS_KINDS = frozenset({"lock.acquire", "lock.release", "lock.set_parked"})
 
@@ -56,9 +56,20 @@ STATE_STYLE = {
 STATUS_STYLE = {"ok": "green3", "failed": "bold red1", "incomplete": "yellow1"}
 
 
+# Stop-the-world kinds stand out from the other pystate events, in the 'suspended' colour.
+STW_KIND_STYLE = {
+    "pystate.stw_request": "dodger_blue1",
+    "pystate.stw_countdown": "dodger_blue1",
+    "pystate.stop_the_world": "bold dodger_blue1",
+    "pystate.start_the_world": "bold dodger_blue1",
+}
+
+
 def kind_style(kind: str) -> str:
     if kind == "run.failure":
         return "bold red1"
+    if kind in STW_KIND_STYLE:
+        return STW_KIND_STYLE[kind]
     return KIND_STYLE.get(kind.split(".", 1)[0], "white")
 
 
@@ -154,12 +165,21 @@ def mutex_name(addr: Optional[int], labels: dict[int, str]) -> str:
     return f"0x{addr:x}"
 
 
+EVAL_EVENTS_BITS = 8  # _PY_EVAL_EVENTS_BITS: the monitoring version sits above the event bits
+PLEASE_STOP = int(EvalBreakerBit._PY_EVAL_PLEASE_STOP_BIT)
+ASYNC_EXCEPTION = int(EvalBreakerBit._PY_ASYNC_EXCEPTION_BIT)
+
+
 def eval_breaker_bits(bits: int) -> str:
-    """tstate->eval_breaker's event bits by name (``EVAL_EXPLICIT_MERGE``), or ``0``."""
+    """tstate->eval_breaker by name: its event bits (``EVAL_EXPLICIT_MERGE``) and the monitoring
+    version above them (``version 2``: the count of MONITORING_VERSION_INCREMENTs), or ``0``."""
     names = [b.name.removeprefix("_PY_").removesuffix("_BIT") for b in EvalBreakerBit if bits & b.value]
-    extra = bits & ~sum(b.value for b in EvalBreakerBit)
+    extra = bits & ((1 << EVAL_EVENTS_BITS) - 1) & ~sum(b.value for b in EvalBreakerBit)
     if extra:
         names.append(hex(extra))
+    version = bits >> EVAL_EVENTS_BITS
+    if version:
+        names.append(f"version {version}")
     return "|".join(names) if names else "0"
 
 
@@ -277,6 +297,8 @@ def _object_summary(k: str, e: Any, labels: dict[int, str], objs: Optional[dict[
     if k in ("brc.init_thread", "brc.remove_thread"):
         return f"{tid(e.thread)}  bucket {e.bucket}"
     if k == "ceval_gil.eval_breaker":
+        if e.op == "version":
+            return f"{tid(e.thread)}  monitoring version {e.bits_old >> EVAL_EVENTS_BITS} → {e.bits_new >> EVAL_EVENTS_BITS}"
         return f"{tid(e.thread)}  {e.op} {eval_breaker_bits(e.eval_bit)}  → {eval_breaker_bits(e.bits_new)}"
     if k.startswith("critical_section."):
         path = getattr(e, "path", "")
@@ -329,6 +351,61 @@ def _memory_summary(k: str, e: Any, labels: dict[int, str]) -> Optional[str]:
     return None
 
 
+def _stw_summary(k: str, e: Any) -> Optional[str]:
+    """The list line of a stop-the-world event (None: another kind)."""
+    if k == "pystate.stw_request":
+        return f"{e.scope}  requested by {tid(e.requester)}  countdown {e.countdown}"
+    if k == "pystate.stw_countdown":
+        return f"{e.scope}  countdown {e.countdown_old} → {e.countdown}" + ("  all stopped" if e.countdown == 0 else "")
+    if k == "pystate.stop_the_world":
+        return f"{e.scope}  world stopped by {tid(e.requester)}"
+    if k == "pystate.start_the_world":
+        left = f"  countdown was {e.countdown}" if e.countdown else ""
+        return f"{e.scope}  world restarted by {tid(e.requester)}{left}"
+    return None
+
+
+def _stw_explain(k: str, e: Any) -> Optional[str]:
+    """What a stop-the-world event, or a thread-state change it causes, means (None: another)."""
+    who = tid(e.tid)
+    if k == "pystate.stw_request":
+        n = f"{e.countdown} other thread{'s' if e.countdown != 1 else ''}"
+        return (f"{tid(e.requester)} requests a stop-the-world pause ({e.scope}): {n} must stop; it flips "
+                f"detached ones to suspended and sets PLEASE_STOP in the attached ones' eval breakers.")
+    if k == "pystate.stw_countdown":
+        left = "every other thread has stopped" if e.countdown == 0 else f"{e.countdown} left to stop"
+        return f"{who} counted down the {e.scope} pause: {left}."
+    if k == "pystate.stop_the_world":
+        return (f"The world is stopped ({e.scope}): every other thread in scope is suspended until "
+                f"{tid(e.requester)} restarts it.")
+    if k == "pystate.start_the_world":
+        return f"{tid(e.requester)} restarts the world ({e.scope}): it flips every suspended thread back to detached."
+    if k == "pystate.suspend":
+        if e.tid != e.thread:
+            return f"{who}, stopping the world, flipped {tid(e.thread)}'s thread state {e.old} → {e.new}."
+        return f"{tid(e.thread)} suspended itself for a stop-the-world pause ({e.old} → {e.new})."
+    if k == "pystate.detach" and e.old == "suspended":
+        return f"{who} restarted the world: {tid(e.thread)}'s thread state went {e.old} → {e.new}."
+    return None
+
+
+def _eval_breaker_explain(e: Any) -> str:
+    who, target = tid(e.tid), tid(e.thread)
+    if e.op == "version":
+        return (f"{who} copied monitoring version {e.bits_new >> EVAL_EVENTS_BITS} into {target}'s eval breaker "
+                f"(was {e.bits_old >> EVAL_EVENTS_BITS}); RESUME compares it with the code's version.")
+    bit = eval_breaker_bits(e.eval_bit)
+    if e.eval_bit == PLEASE_STOP:
+        if e.op == "set":
+            return f"{who} set {bit} in {target}'s eval breaker: it must suspend itself at its next check."
+        return f"{who} handles {bit} at its eval breaker: it suspends itself if a pause is still requested."
+    if e.eval_bit == ASYNC_EXCEPTION:
+        if e.op == "set":
+            return f"{who} set {bit} in {target}'s eval breaker: an asynchronous exception waits for it."
+        return f"{who} handles {bit}: it raises the asynchronous exception."
+    return f"{who} {e.op} {bit} in {target}'s eval breaker."
+
+
 def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> str:
     """A compact one-line description for the event list (``objs``: object names by id)."""
     k = kind_of(e)
@@ -354,7 +431,7 @@ def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
     if k == "parking_lot.park":
         if not e.qlen:
             return f"{name(e.addr, labels)}  value changed, not parked"
-        extra = "" if e.detach else "  (stays attached)"
+        extra = "" if e.detach else "  (without detaching)"
         tmo = f"  timeout {ns(e.timeout_ns)}" if e.timeout_ns is not None else ""
         return f"{name(e.addr, labels)}  bucket {e.bucket}  queue {e.qlen}{tmo}{extra}"
     if k == "parking_lot.unpark":
@@ -365,7 +442,12 @@ def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
     if k == "parking_lot.wake":
         return f"{name(e.addr, labels)}  {e.result}" + ("  (timer fired late)" if e.timed_out else "")
     if k in ("pystate.attach", "pystate.detach", "pystate.suspend"):
-        return f"{tid(e.thread)}  {e.old} → {e.new}"
+        by = f"  by {tid(e.tid)}" if e.tid != e.thread else ""
+        return f"{tid(e.thread)}  {e.old} → {e.new}{by}"
+    if k.startswith("pystate.st"):
+        line = _stw_summary(k, e)
+        if line is not None:
+            return line
     if k == "pystate.new_thread":
         return f"{tid(e.thread)}  interp {e.interp}  {e.new}"
     if k == "pystate.delete_thread":
@@ -423,7 +505,7 @@ def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
         if not e.qlen:
             return f"{who} did not park on {name(e.addr, labels)}: the word no longer held the expected value."
         return f"{who} parked on {name(e.addr, labels)} (bucket {e.bucket}, {e.qlen} waiting)" + (
-            ", detaching its thread state." if e.detach else ", staying attached.")
+            ", detaching its thread state." if e.detach else ", without detaching its thread state.")
     if k == "parking_lot.unpark":
         if e.woken is None:
             return f"{who} unparked {name(e.addr, labels)} but nobody was waiting."
@@ -431,6 +513,10 @@ def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
             "; others still wait." if e.has_more else "; the queue is now empty.")
     if k == "parking_lot.wake":
         return f"{who} woke from {name(e.addr, labels)} with result {e.result.upper()}."
+    if k.startswith("pystate."):
+        text = _stw_explain(k, e)
+        if text is not None:
+            return text
     if k in ("pystate.attach", "pystate.detach", "pystate.suspend"):
         return f"{tid(e.thread)}'s thread state went {e.old} → {e.new}."
     if k == "pystate.new_thread":
@@ -483,7 +569,7 @@ def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
     if k == "brc.merge_batch":
         return f"{tid(e.thread)} merges the objects queued to it (_Py_brc_merge_refcounts)."
     if k == "ceval_gil.eval_breaker":
-        return f"{who} {e.op} {eval_breaker_bits(e.eval_bit)} in {tid(e.thread)}'s eval breaker."
+        return _eval_breaker_explain(e)
     if k in ("brc.init_thread", "brc.remove_thread"):
         verb = "registered in" if k == "brc.init_thread" else "left"
         return f"{tid(e.thread)} {verb} the BRC table (bucket {e.bucket})."

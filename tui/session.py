@@ -6,7 +6,7 @@ which a thread cannot abandon mid-query) take turns:
 
 - ``move``   the replay Cursor (seek, step, find): the one place the projected state lives
 - ``rows``   a second Cursor that reads event blocks for the event list
-- ``lanes``  the thread-lane intervals of a window
+- ``lanes``  the thread-lane intervals of a window (and the stop-the-world pauses in it)
 - ``query``  the SQL console (interruptible)
 - ``objs``   object biographies (which events are about one object)
 
@@ -31,7 +31,7 @@ from ftreplay.replay.state import State
 
 from . import fmt
 from .biography import Biography, is_block, parse_object_ref
-from .timeline import Grid, LaneData, build
+from .timeline import Grid, LaneData, build, build_stw
 
 SQL_ROW_LIMIT = 1000
 
@@ -120,6 +120,12 @@ class Session:
             self.threads: list[int] = [r[0] for r in con.execute(queries.THREADS, {"run": run_id}).fetchall()]
             self.labels: dict[int, str] = dict(con.execute(queries.LABELS, {"run": run_id}).fetchall())
             self.obj_names: dict[int, str] = dict(con.execute(queries.OBJECT_NAMES, {"run": run_id}).fetchall())
+        except duckdb.Error as e:
+            raise _one_line(e) from None
+        try:
+            self.has_stw: bool = con.execute(queries.STW_PAUSE_COUNT, {"run": run_id}).fetchone()[0] > 0
+        except duckdb.CatalogException:
+            self.has_stw = False  # a store from before stw_pauses, opened read-only (not migrated)
         except duckdb.Error as e:
             raise _one_line(e) from None
 
@@ -258,13 +264,19 @@ class Session:
 
     # -- thread lanes -----------------------------------------------------------------------
     def lanes(self, grid: Grid, c0: int, c1: int) -> LaneData:
-        sql = queries.LANES_BY_SEQ if grid.axis == "seq" else queries.LANES_BY_TIME
+        seq_axis = grid.axis == "seq"
+        sql = queries.LANES_BY_SEQ if seq_axis else queries.LANES_BY_TIME
+        params = {"run": self.run_id, "w": grid.w, "c0": c0, "c1": c1}
+        stw_rows: list = []
         with self._lanes.lock:
             try:
-                rows = self._lanes.con.execute(sql, {"run": self.run_id, "w": grid.w, "c0": c0, "c1": c1}).fetchall()
+                rows = self._lanes.con.execute(sql, params).fetchall()
+                if self.has_stw:
+                    stw_sql = queries.STW_LANE_BY_SEQ if seq_axis else queries.STW_LANE_BY_TIME
+                    stw_rows = self._lanes.con.execute(stw_sql, params).fetchall()
             except duckdb.Error as e:
                 raise _one_line(e) from None
-        return build(grid, c0, c1, rows)
+        return build_stw(build(grid, c0, c1, rows), stw_rows)
 
     # -- the SQL console --------------------------------------------------------------------
     def query(self, sql: str, limit: int = SQL_ROW_LIMIT) -> QueryResult:

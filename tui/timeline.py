@@ -5,7 +5,9 @@ Columns are absolute: on an axis (seq or virtual ns) with ``w`` units per column
 fetched for a margin around the view, so stepping redraws from what is already there.
 A cell shows the state that covers most of its column; a thread parked for at least half
 of the time it was alive in the column shows as parked (yellow when it parked without
-detaching, red when detached).  ``mixed`` marks a column that saw more than one state.
+detaching, red when detached), except a suspended one: it waits in the parking lot for the
+world to restart, and 'suspended' says more.  ``mixed`` marks a column that saw more than
+one state.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class LaneData:
     c0: int
     c1: int
     cells: dict[int, dict[int, Cell]] = field(default_factory=dict)
+    # The stop-the-world row: column -> 'stw_requested' or 'stw_stopped' (no entry: no pause).
+    stw: dict[int, Cell] = field(default_factory=dict)
 
     def covers(self, grid: Grid, c0: int, c1: int) -> bool:
         return grid == self.grid and self.c0 <= c0 and c1 <= self.c1
@@ -78,7 +82,7 @@ def classify(covers: dict[str, int]) -> Cell | None:
     top = max(states, key=lambda k: (states[k], k))
     alive = sum(states.values())
     mixed = len(states) > 1 or 0 < parked < alive
-    if parked * 2 >= alive and parked > 0:
+    if top != "suspended" and parked * 2 >= alive and parked > 0:
         return Cell("parked_attached" if top == "attached" else "parked", mixed)
     return Cell(top, mixed)
 
@@ -93,4 +97,28 @@ def build(grid: Grid, c0: int, c1: int, rows) -> LaneData:
         cell = classify(covers)
         if cell is not None:
             data.cells.setdefault(thread, {})[col] = cell
+    return data
+
+
+def classify_stw(covers: dict[str, int], w: int) -> Cell | None:
+    """A column of the pause row: stopped when the world was stopped at all in it (a pause is
+    short and it is what the row is for), else requested; ``mixed`` unless one of them covers
+    the whole column."""
+    stopped, requested = covers.get("stw_stopped", 0), covers.get("stw_requested", 0)
+    if stopped > 0:
+        return Cell("stw_stopped", stopped < w)
+    if requested > 0:
+        return Cell("stw_requested", requested < w)
+    return None
+
+
+def build_stw(data: LaneData, rows) -> LaneData:
+    """Add the pause row from the rows of ``STW_LANE_BY_*`` (col, state, cover)."""
+    acc: dict[int, dict[str, int]] = {}
+    for col, state, cover in rows:
+        acc.setdefault(col, {})[state] = int(cover)
+    for col, covers in acc.items():
+        cell = classify_stw(covers, data.grid.w)
+        if cell is not None:
+            data.stw[col] = cell
     return data

@@ -69,3 +69,57 @@ def test_object_event_text():
     assert fmt.summary(q, {}, names) == "#5 owned-0  → T3's queue (bucket 3)"
     cs = CriticalSectionBegin(4, 40, 2, 0xA0, 1, 2, 0x100A, 0x102A, "fast")
     assert fmt.summary(cs, {0x1000: "a", 0x1020: "b"}) == "a.ob_mutex + b.ob_mutex  depth 1  ACTIVE|TWO_MUTEXES  fast"
+
+
+def test_stop_the_world_event_text():
+    from ftreplay.record.events import (
+        PystateDetach,
+        PystateStartTheWorld,
+        PystateStopTheWorld,
+        PystateStwCountdown,
+        PystateStwRequest,
+        PystateSuspend,
+    )
+
+    req = PystateStwRequest(10, 100, 5, "interp", 5, 4)
+    assert fmt.summary(req, {}) == "interp  requested by T5  countdown 4"
+    assert fmt.explain(req, {}).startswith("T5 requests a stop-the-world pause (interp): 4 other threads must stop")
+    assert dict(fmt.fields(req, {}))["requester"] == "T5"
+    assert fmt.kind_style("pystate.stw_request") != fmt.kind_style("pystate.attach")
+    down = PystateStwCountdown(11, 110, 2, "interp", 0, 1)
+    assert fmt.summary(down, {}) == "interp  countdown 1 → 0  all stopped"
+    assert fmt.explain(down, {}) == "T2 counted down the interp pause: every other thread has stopped."
+    stop = PystateStopTheWorld(12, 120, 5, "global", 5)
+    assert fmt.summary(stop, {}) == "global  world stopped by T5"
+    assert "every other thread in scope is suspended" in fmt.explain(stop, {})
+    start = PystateStartTheWorld(13, 130, 5, "global", 5, 0)
+    assert fmt.summary(start, {}) == "global  world restarted by T5"
+    assert "back to detached" in fmt.explain(start, {})
+    flipped = PystateSuspend(14, 140, 5, 1, "detached", "suspended")
+    assert fmt.summary(flipped, {}) == "T1  detached → suspended  by T5"
+    assert fmt.explain(flipped, {}) == "T5, stopping the world, flipped T1's thread state detached → suspended."
+    itself = PystateSuspend(15, 150, 2, 2, "attached", "suspended")
+    assert fmt.summary(itself, {}) == "T2  attached → suspended"
+    assert fmt.explain(itself, {}).startswith("T2 suspended itself")
+    back = PystateDetach(16, 160, 5, 2, "suspended", "detached")
+    assert fmt.summary(back, {}) == "T2  suspended → detached  by T5"
+    assert fmt.explain(back, {}).startswith("T5 restarted the world")
+    own = PystateDetach(17, 170, 2, 2, "attached", "detached")
+    assert fmt.summary(own, {}) == "T2  attached → detached"
+    assert fmt.explain(own, {}) == "T2's thread state went attached → detached."
+
+
+def test_eval_breaker_event_text():
+    from ftreplay.record.events import CevalGilEvalBreaker
+
+    ask = CevalGilEvalBreaker(1, 10, 5, 4, 0x20, "set", 0, 0x20)
+    assert fmt.summary(ask, {}) == "T4  set EVAL_PLEASE_STOP  → EVAL_PLEASE_STOP"
+    assert fmt.explain(ask, {}) == "T5 set EVAL_PLEASE_STOP in T4's eval breaker: it must suspend itself at its next check."
+    handled = CevalGilEvalBreaker(2, 20, 4, 4, 0x20, "unset", 0x120, 0x100)
+    assert fmt.summary(handled, {}) == "T4  unset EVAL_PLEASE_STOP  → version 1"
+    assert fmt.explain(handled, {}).startswith("T4 handles EVAL_PLEASE_STOP")
+    exc = CevalGilEvalBreaker(3, 30, 1, 2, 0x08, "set", 0, 0x08)
+    assert "asynchronous exception" in fmt.explain(exc, {})
+    version = CevalGilEvalBreaker(4, 40, 1, 3, 0, "version", 0x40, 0x240)
+    assert fmt.summary(version, {}) == "T3  monitoring version 0 → 2"
+    assert dict(fmt.fields(version, {}))["bits_new"] == "576 (EVAL_EXPLICIT_MERGE|version 2)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.timeline import Grid, build, classify, ladder, nice_at_least
+from tui.timeline import Cell, Grid, build, build_stw, classify, classify_stw, ladder, nice_at_least
 
 
 def test_ladder_and_nice():
@@ -28,6 +28,9 @@ def test_classify():
     assert classify({"detached": 10, "parked": 2}).state == "detached"
     assert classify({"parked": 5}) is None  # no thread state: not alive in the column
     assert classify({}) is None
+    # A suspended thread waits in the parking lot until the world restarts: it shows as suspended.
+    assert classify({"suspended": 10, "parked": 10}) == Cell("suspended", False)
+    assert classify({"suspended": 4, "detached": 6, "parked": 10}).state == "parked"
 
 
 def test_build_groups_rows_by_thread_and_column():
@@ -37,3 +40,15 @@ def test_build_groups_rows_by_thread_and_column():
     assert data.cells[2] == {1: data.cells[2][1]} and data.cells[2][1].state == "exited"
     assert data.covers(Grid("seq", 10), 0, 2) and not data.covers(Grid("seq", 10), 0, 3)
     assert not data.covers(Grid("time", 10), 0, 1)
+
+
+def test_the_pause_row():
+    w = 10
+    assert classify_stw({"stw_requested": 10}, w) == Cell("stw_requested", False)
+    assert classify_stw({"stw_requested": 3}, w) == Cell("stw_requested", True)
+    assert classify_stw({"stw_requested": 9, "stw_stopped": 1}, w) == Cell("stw_stopped", True)  # a stop shows
+    assert classify_stw({"stw_stopped": 10}, w) == Cell("stw_stopped", False)
+    assert classify_stw({}, w) is None
+    data = build_stw(build(Grid("seq", w), 0, 3, []), [(0, "stw_requested", 10), (1, "stw_requested", 4),
+                                                      (1, "stw_stopped", 6)])
+    assert data.stw == {0: Cell("stw_requested", False), 1: Cell("stw_stopped", True)}

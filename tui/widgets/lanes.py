@@ -3,7 +3,10 @@
 Columns sit on an absolute grid (``tui.timeline``); the cursor's column is in the middle and
 marked.  Data for a margin of one view on each side is fetched by a worker over the
 window's intervals only, so stepping redraws from memory and zoom or a far jump costs one
-small query.  While a new zoom loads, the old picture stays (no blank frame).
+small query.  While a new zoom loads, the old picture stays (no blank frame).  A run with
+stop-the-world pauses gets one more row, STW, above the threads: ▒ while a pause is
+requested, █ while the world is stopped (the colour of 'suspended', which the threads'
+lanes show for the same stretch).
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ LEGEND = (
     ("attached", "attached"), ("detached", "detached"), ("parked", "parked"),
     ("parked_attached", "parked, attached"), ("suspended", "suspended"), ("exited", "exited"),
 )
+# The stop-the-world row (runs with pauses): requested, then stopped; in the 'suspended' colour.
+STW_GLYPH = {"stw_requested": "▒", "stw_stopped": "█"}
+STW_MIXED_GLYPH = {"stw_requested": "░", "stw_stopped": "▓"}
+STW_STYLE = fmt.STATE_STYLE["suspended"]
+STW_LEGEND = (("stw_requested", "pause requested"), ("stw_stopped", "world stopped"))
 
 
 class ThreadLanes(Widget):
@@ -67,6 +75,7 @@ class ThreadLanes(Widget):
         self.seq = session.start_seq()
         self.ts = 0
         self.threads: dict[int, tuple[str, bool]] = {}  # tid -> (state the gutter shows, parked)
+        self.stw = ""  # the pause at the cursor: 'stopped', 'requested' or ''
         self.data: Optional[LaneData] = None
         self._zoom = {"seq": 1, "time": nice_at_least(session.end_ts / max(session.total, 1))}
         # What the picture shows: a grid and the cursor position on it.  It moves only when
@@ -95,6 +104,8 @@ class ThreadLanes(Widget):
         if state is not None:
             self.threads = {t: ("exited" if v[1] in ("exited", "deleted") else v[0], v[2] is not None)
                             for t, v in state.threads.items()}
+            pauses = state.stw.values()
+            self.stw = "stopped" if any(p[2] for p in pauses) else ("requested" if pauses else "")
         if tid in self.session.threads:
             i = self.session.threads.index(tid)
             if not self.top <= i < self.top + MAX_LANES:
@@ -198,6 +209,8 @@ class ThreadLanes(Widget):
         lines: list[Text] = []
         if self._view is None or self.data is None or self.data.grid != self._view[0]:
             lines.append(Text("loading lanes…", style="dim"))
+            if self.session.has_stw:
+                lines.append(self._stw_gutter())
             for t in self.shown_threads:
                 lines.append(self._gutter(t))
             return Text("\n").join(lines + [self._legend()])
@@ -205,6 +218,8 @@ class ThreadLanes(Widget):
         c0, c1 = grid.view(pos, n)
         cursor_col = grid.col(pos) - c0
         lines.append(self._ruler(grid, c0, n, cursor_col))
+        if self.session.has_stw:
+            lines.append(self._stw_row(c0, n, cursor_col))
         for t in self.shown_threads:
             line = self._gutter(t)
             cells = self.data.cells.get(t, {})
@@ -226,11 +241,34 @@ class ThreadLanes(Widget):
         lines.append(self._legend())
         return Text("\n").join(lines)
 
+    def _stw_gutter(self) -> Text:
+        line = Text()
+        line.append(" STW ", style="bold")
+        label = self.stw or "—"
+        line.append(f"{label[:GUTTER - 7]:<{GUTTER - 7}}", style=STW_STYLE if self.stw else "dim")
+        line.append("│ ", style="bright_black")
+        return line
+
+    def _stw_row(self, c0: int, n: int, cursor_col: int) -> Text:
+        """The pauses: ▒ requested, █ stopped (░ ▓ where that covers only part of a column)."""
+        line = self._stw_gutter()
+        run: list[tuple[str, str]] = []
+        for i in range(n):
+            cell = self.data.stw.get(c0 + i) if self.data is not None else None
+            if i == cursor_col:
+                run.append(("┃", f"bold bright_white on {STW_STYLE}" if cell is not None else "bold bright_white"))
+            elif cell is None:
+                run.append((" ", ""))
+            else:
+                run.append(((STW_MIXED_GLYPH if cell.mixed else STW_GLYPH)[cell.state], STW_STYLE))
+        _append_runs(line, run)
+        return line
+
     def _gutter(self, tid: int) -> Text:
         line = Text()
         line.append(f"{fmt.tid(tid):>4} ", style="bold")
         state, parked = self.threads.get(tid, ("", False))
-        if parked:
+        if parked and state != "suspended":  # a suspended thread parks until the world restarts
             key, label = ("parked_attached" if state == "attached" else "parked"), "parked"
         else:
             key, label = state, state or "—"
@@ -264,6 +302,10 @@ class ThreadLanes(Widget):
         for key, label in LEGEND:
             line.append(GLYPH[key] * 2, style=fmt.STATE_STYLE[key])
             line.append(f" {label}   ", style="dim")
+        if self.session.has_stw:
+            for key, label in STW_LEGEND:
+                line.append(STW_GLYPH[key] * 2, style=STW_STYLE)
+                line.append(f" {label}   ", style="dim")
         line.append("▓ mixed column   ┃ cursor", style="dim")
         return line
 

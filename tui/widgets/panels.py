@@ -3,7 +3,8 @@
 A render function gets the projected State at the cursor and the run's row and returns a
 Rich renderable; the Inspector widget shows one bordered panel per entry, in order.  Add a
 panel by appending to ``PANELS``.  This file holds the thread and lock panels; the object
-panels live in ``object_panels``, QSBR and the heaps in ``heap_panels``.
+panels live in ``object_panels``, QSBR and the heaps in ``heap_panels``, stop-the-world in
+``stw_panels``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from .heap_panels import render_heaps, render_qsbr
 from .object_panels import render_brc, render_critical_sections, render_objects
 from .panel_kit import Focus, Panel
 from .panel_kit import table as _table
+from .stw_panels import render_stw
 
 
 def _state_text(state: str, parked: bool) -> Text:
-    """'parked' (red, or yellow when the thread stayed attached) or the thread state."""
-    if parked:
+    """'parked' (red, or yellow when the thread stayed attached) or the thread state; a
+    suspended thread shows as suspended (it parks until the world restarts)."""
+    if parked and state != "suspended":
         key = "parked_attached" if state == "attached" else "parked"
         return Text("parked" + (" (attached)" if state == "attached" else ""), style=fmt.STATE_STYLE[key])
     return Text(state, style=fmt.STATE_STYLE.get(state, ""))
@@ -166,6 +169,7 @@ def render_failure(st: State, run: dict[str, Any]) -> RenderableType:
 PANELS: list[Panel] = [
     Panel("failure", "Failure", render_failure),
     Panel("threads", "Threads", render_threads),
+    Panel("stw", "Stop-the-world", render_stw),
     Panel("locks", "Locks & parking lot", render_locks),
     Panel("guest", "Guest fields", render_guest),
     Panel("critical-sections", "Critical sections", render_critical_sections),
@@ -176,5 +180,5 @@ PANELS: list[Panel] = [
 ]
 
 __all__ = ["PANELS", "Panel", "Focus", "render_failure", "render_threads", "render_locks", "render_guest",
-           "render_objects", "render_brc", "render_critical_sections", "render_qsbr", "render_heaps",
+           "render_objects", "render_brc", "render_critical_sections", "render_qsbr", "render_heaps", "render_stw",
            "wait_for_cycle"]
