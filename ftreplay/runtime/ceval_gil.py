@@ -43,6 +43,9 @@ _PY_EVAL_PLEASE_STOP_BIT = int(EvalBreakerBit._PY_EVAL_PLEASE_STOP_BIT)
 _PY_ASYNC_EXCEPTION_BIT = int(EvalBreakerBit._PY_ASYNC_EXCEPTION_BIT)
 _PY_GC_SCHEDULED_BIT = int(EvalBreakerBit._PY_GC_SCHEDULED_BIT)
 _PY_GIL_DROP_REQUEST_BIT = int(EvalBreakerBit._PY_GIL_DROP_REQUEST_BIT)
+_PY_SIGNALS_PENDING_BIT = int(EvalBreakerBit._PY_SIGNALS_PENDING_BIT)
+_PY_CALLS_TO_DO_BIT = int(EvalBreakerBit._PY_CALLS_TO_DO_BIT)
+MAXPENDINGCALLS_PER_LOOP = 32  # make_pending_calls re-signals after this many (maxloop)
 _TIMEOUT = -2  # parking_lot.ParkResult.TIMEOUT
 DEFAULT_INTERVAL_NS = 5_000_000  # DEFAULT_INTERVAL = 5000 us (sys.setswitchinterval)
 GIL_ENABLED_PERMANENTLY = 2**31 - 1  # INT_MAX
@@ -77,7 +80,10 @@ def handle_pending(rt, tstate) -> int:
         ps = rt.pystate
         ps.suspend(tstate)
         ps.attach(tstate)
-    # (SIGNALS_PENDING and CALLS_TO_DO: no signals or pending calls are modelled yet.)
+    if breaker & _PY_SIGNALS_PENDING_BIT:
+        handle_signals(rt, tstate)
+    if breaker & _PY_CALLS_TO_DO_BIT:
+        make_pending_calls(rt, tstate)
     if breaker & _PY_EVAL_EXPLICIT_MERGE_BIT:
         unset_eval_breaker_bit(rt, tstate, _PY_EVAL_EXPLICIT_MERGE_BIT)
         brc.merge_refcounts(rt, tstate)
@@ -194,3 +200,93 @@ def drop_gil(rt, tstate, final_release: bool = False) -> None:
             while gil.last_holder is tstate:  # COND_WAIT(gil->switch_cond)
                 rt.parking_lot.park(gil.addr + 8, lambda: 1 if gil.last_holder is tstate else 0, 1, None,
                                     detach=False, what="another thread to take the GIL")
+
+
+
+# -- pending calls and signals -----------------------------------------------------------------------
+class PendingCalls:
+    """struct _pending_calls: a queue under its own mutex, and the one thread handling it."""
+
+    def __init__(self, rt, name: str) -> None:
+        from .lock import PyMutex
+
+        self.mutex = PyMutex(rt, rt.alloc(8, f"{name}.pending.mutex"), f"{name}.pending.mutex")
+        self.calls: list = []
+        self.handling_thread = None
+
+
+def _main_tstate(rt):
+    """_PyRuntime.main_tstate: the thread running __main__ (thread 1 while it lives)."""
+    for t in rt.pystate.main_interp.threads:
+        if t.id == 1:
+            return t
+    return None
+
+
+def add_pending_call(rt, interp, fn, main_only: bool) -> None:
+    """_PyEval_AddPendingCall: queue ``fn``; in the free-threaded build every thread of the
+    interpreter is signalled (only the main thread for a main-only call)."""
+    pending = rt.pystate.main_pending if main_only else interp.pending
+    pending.mutex.lock()
+    pending.calls.append(fn)
+    pending.mutex.unlock()
+    if main_only:
+        t = _main_tstate(rt)
+        targets = [t] if t is not None else []
+    else:
+        targets = list(interp.threads)
+    for t in targets:
+        set_eval_breaker_bit(rt, t, _PY_CALLS_TO_DO_BIT)
+
+
+def _run_pending(rt, tstate, pending) -> None:
+    """_make_pending_calls: one handling thread at a time; a later caller hands the bit to
+    the handler and returns."""
+    pending.mutex.lock()
+    if pending.handling_thread is not None and pending.handling_thread is not tstate:
+        handler = pending.handling_thread
+        pending.mutex.unlock()
+        set_eval_breaker_bit(rt, handler, _PY_CALLS_TO_DO_BIT)
+        return
+    pending.handling_thread = tstate
+    pending.mutex.unlock()
+    for _ in range(MAXPENDINGCALLS_PER_LOOP):
+        pending.mutex.lock()
+        fn = pending.calls.pop(0) if pending.calls else None
+        pending.mutex.unlock()
+        if fn is None:
+            break
+        fn()
+    else:
+        set_eval_breaker_bit(rt, tstate, _PY_CALLS_TO_DO_BIT)  # more than maxloop: come back
+    pending.mutex.lock()
+    pending.handling_thread = None
+    pending.mutex.unlock()
+
+
+def make_pending_calls(rt, tstate) -> None:
+    """make_pending_calls: clear the bit first, then the main-only queue (main thread), then
+    the interpreter's."""
+    unset_eval_breaker_bit(rt, tstate, _PY_CALLS_TO_DO_BIT)
+    if tstate is _main_tstate(rt):
+        _run_pending(rt, tstate, rt.pystate.main_pending)
+    _run_pending(rt, tstate, tstate.interp.pending)
+
+
+def signal_received(rt, handler) -> None:
+    """_PyEval_SignalReceived (from the C signal handler): remember the Python handler and
+    set SIGNALS_PENDING on the main thread."""
+    rt.pystate.signals.append(handler)
+    t = _main_tstate(rt)
+    if t is not None:
+        set_eval_breaker_bit(rt, t, _PY_SIGNALS_PENDING_BIT)
+
+
+def handle_signals(rt, tstate) -> None:
+    """handle_signals: only the main thread of the main interpreter runs signal handlers."""
+    if tstate is not _main_tstate(rt):
+        return
+    unset_eval_breaker_bit(rt, tstate, _PY_SIGNALS_PENDING_BIT)
+    handlers = rt.pystate.signals
+    while handlers:
+        handlers.pop(0)()

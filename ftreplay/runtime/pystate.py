@@ -39,7 +39,7 @@ from ..sim.engine import FatalError
 from . import brc, critical_section
 from . import qsbr as _qsbr
 from .lock import DONT_DETACH, PyEvent, PyMutex, RWMutex
-from .ceval_gil import GIL_ENABLED_PERMANENTLY, Gil, drop_gil, take_gil
+from .ceval_gil import GIL_ENABLED_PERMANENTLY, Gil, PendingCalls, drop_gil, take_gil
 from .gc_free_threading import GCState
 from .obmalloc import DelayedQueue
 
@@ -138,6 +138,7 @@ class InterpreterState:
         knobs = rt.knobs
         on = knobs.get("build", "ft") == "gil" or knobs.get("gil", -1) == 1
         self.gil = Gil(rt, GIL_ENABLED_PERMANENTLY if on else 0)  # interp->ceval.gil (own GIL)
+        self.pending = PendingCalls(rt, name)  # interp->ceval.pending
 
 
 class RuntimeState:
@@ -151,6 +152,8 @@ class RuntimeState:
         self.next_unique_id = 1
         self.stoptheworld = StopTheWorldState(rt, "runtime", True)  # _PyRuntime.stoptheworld
         self.stoptheworld_mutex = RWMutex(rt, rt.alloc(8, "runtime.stoptheworld_mutex"), "stoptheworld_mutex")
+        self.main_pending = PendingCalls(rt, "runtime.main")  # _PyRuntime.ceval.pending_mainthread
+        self.signals: list = []  # Python-level handlers of signals received, in order
         self.main_interp = self.new_interpreter()
 
     def new_interpreter(self) -> InterpreterState:

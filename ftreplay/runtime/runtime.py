@@ -277,6 +277,16 @@ class Runtime:
 
         interpreter_clear(self, self.engine.cur.tstate.interp)
 
+    def add_pending_call(self, fn: Callable[[], Any], main_only: bool = False) -> None:
+        """Py_AddPendingCall / _PyEval_AddPendingCall: ``fn()`` runs at some thread's next
+        eval-breaker check (only the main thread's with ``main_only``)."""
+        self.check_eval_breaker()
+        ceval_gil.add_pending_call(self, self.engine.cur.tstate.interp, fn, main_only)
+
+    def raise_signal(self, handler: Callable[[], Any]) -> None:
+        """A signal arrives: ``handler()`` runs on the main thread at its next check."""
+        ceval_gil.signal_received(self, handler)
+
     def gc_collect(self) -> int:
         """gc.collect(): a full collection on this thread; returns the objects collected."""
         from .gc_free_threading import collect

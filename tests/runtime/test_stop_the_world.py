@@ -140,3 +140,29 @@ def test_an_async_exception_stops_only_its_target(run_guest):
     r = run_guest(guest).ok()
     assert box["caught"] == [("a", "KeyboardInterrupt")]
     assert [e.thread for e in r.of("ceval_gil.eval_breaker") if e.eval_bit == 8] == [2, 2]  # set, then cleared
+
+
+def test_pending_calls_run_at_a_check_and_main_only_ones_on_the_main_thread(run_guest):
+    box = {"ran": []}
+
+    def guest(rt):
+        go = rt.var("go", 0)
+
+        def busy():
+            while not go.load():
+                rt.work(1_000)
+
+        t = rt.start_thread(busy, name="busy")
+        rt.add_pending_call(lambda: box["ran"].append(("any", rt.tid)))
+        rt.add_pending_call(lambda: box["ran"].append(("main", rt.tid)), main_only=True)
+        rt.work(5_000)
+        go.store(1)
+        t.join()
+        rt.raise_signal(lambda: box["ran"].append(("signal", rt.tid)))
+        rt.work(0)
+
+    r = run_guest(guest).ok()
+    assert sorted(box["ran"], key=str)[0][0] == "any"
+    assert ("main", 1) in box["ran"] and ("signal", 1) in box["ran"] and len(box["ran"]) == 3
+    sets = [e for e in r.of("ceval_gil.eval_breaker") if e.eval_bit == 0x04 and e.op == "set"]
+    assert {e.thread for e in sets} >= {1, 2}  # every thread is signalled for an any-thread call
