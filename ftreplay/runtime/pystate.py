@@ -209,13 +209,18 @@ class RuntimeState:
         ts.cleared = True
 
     def delete_current(self, ts: ThreadState) -> None:
-        """_PyThreadState_DeleteCurrent: unlink under HEAD_LOCK while still ATTACHED
-        (gh-117303), then stop being the current thread state."""
+        """_PyThreadState_DeleteCurrent: go QSBR-offline, stop being the current thread state,
+        then unlink under HEAD_LOCK while still ATTACHED (gh-117303)."""
         rt = self.rt
         if not ts.cleared:
             self.clear(ts)
         if ts.qsbr is not None and ts.qsbr.seq != _qsbr.QSBR_OFFLINE:
             _qsbr.detach(rt, ts.qsbr, ts.id)
+        cur = rt.engine.cur
+        if cur.tstate is ts:
+            # current_fast_clear before tstate_delete_common (gh-116515): a lock that parks in
+            # there (the QSBR mutex) must not detach and re-attach a thread state being deleted.
+            cur.tstate = None
         self.head_lock()
         rt.engine.point(ATOMIC_STORE_NS)
         ts.interp.threads.remove(ts)
@@ -229,9 +234,6 @@ class RuntimeState:
         self.head_unlock()
         drop_gil(rt, ts, final_release=True)  # tstate_delete_common(release_gil=1)
         _qsbr.unregister(rt, ts.interp.qsbr, ts)
-        cur = rt.engine.cur
-        if cur.tstate is ts:
-            cur.tstate = None  # current_fast_clear
         ts.finalized = True
         ts.active = False
 
