@@ -102,7 +102,7 @@ def cmd_bugs(args) -> int:
         _print_json({"bugs": [b.__dict__ for b in BUGS.values()]})
         return 0
     for b in BUGS.values():
-        print(f"{b.name}  (scenario {b.scenario}; {b.seed})")
+        print(f"{b.name}  (scenario {b.scenario}; {b.seed}; fails with {b.reason})")
         print(f"    {b.description}")
     return 0
 

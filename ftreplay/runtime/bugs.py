@@ -14,6 +14,7 @@ class Bug:
     scenario: str
     seed: str  # which seed commit / issue
     description: str
+    reason: str = ""  # how the buggy run fails (the run.failure reason)
 
 
 BUGS: dict[str, Bug] = {
@@ -25,6 +26,7 @@ BUGS: dict[str, Bug] = {
             "gh-116372 (fixed by gh-114271)",
             "Thread.join acquires and releases the joined thread's _tstate_lock, then _stop() asserts the lock "
             "is unlocked; a second joiner that acquires it in between makes the assertion fail.",
+            reason="assertion",
         ),
         Bug(
             "free_delayed_without_qsbr",
@@ -32,6 +34,7 @@ BUGS: dict[str, Bug] = {
             "gh-115103 (QSBR #115180, delayed free #115367)",
             "_PyMem_FreeDelayed frees at once: a shared list's old item array goes back to the allocator while "
             "a lock-free reader still reads it.",
+            reason="use_after_free",
         ),
         Bug(
             "mimalloc_page_immediate_reuse",
@@ -39,6 +42,7 @@ BUGS: dict[str, Bug] = {
             "gh-115103 (delayed page reuse #115435)",
             "An emptied mimalloc object page is freed at once instead of waiting for a QSBR goal, so its memory "
             "is re-carved for another size class or heap while a reader still TryIncrefs an object there.",
+            reason="use_after_free",
         ),
         Bug(
             "debug_fill_refcount_fields",
@@ -46,6 +50,7 @@ BUGS: dict[str, Bug] = {
             "gh-115491 (#115573)",
             "The debug allocator fills freed object blocks with 0xDD including ob_tid/ob_ref_local/"
             "ob_ref_shared, so a racing _Py_TryIncref sees a non-zero count and increments freed memory.",
+            reason="use_after_free",
         ),
         Bug(
             "instrumentation_version_clear",
@@ -53,6 +58,7 @@ BUGS: dict[str, Bug] = {
             "gh-115832 (#115856)",
             "interpreter_clear zeroes the interpreter's instrumentation version but not the copy in each "
             "thread's eval_breaker, so a finalizer's RESUME re-instruments its code forever.",
+            reason="livelock",
         ),
     )
 }

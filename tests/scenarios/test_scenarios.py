@@ -56,3 +56,13 @@ def test_instrumentation_clear_livelocks_only_with_its_bug_flag():
         bad = execute(make_meta("instrumentation_clear", seed=seed, strategy="pct",
                                 bugs=["instrumentation_version_clear"]), NullSink())
         assert bad.status == "failed" and bad.failure["reason"] == "livelock", bad.failure
+
+
+def test_every_bug_flag_names_its_scenario_and_failure_reason():
+    from ftreplay.runtime.bugs import BUGS
+    from ftreplay.scenarios import all_scenarios
+
+    scenarios = all_scenarios()
+    for b in BUGS.values():
+        assert b.scenario in scenarios, b.name
+        assert b.reason in ("assertion", "deadlock", "livelock", "use_after_free", "invariant", "crash"), b.name
