@@ -107,6 +107,22 @@ CREATE TABLE IF NOT EXISTS stw_pauses (
     time_to_stop_ns BIGINT,
     pause_ns BIGINT
 );
+CREATE TABLE IF NOT EXISTS gc_collections (
+    run_id VARCHAR NOT NULL,
+    start_seq BIGINT,
+    start_ts BIGINT,
+    end_seq BIGINT,
+    end_ts BIGINT,
+    reason VARCHAR,
+    requester BIGINT,
+    collected BIGINT,
+    uncollectable BIGINT,
+    pauses BIGINT,
+    paused_ns BIGINT,
+    objects_visited BIGINT,
+    unreachable BIGINT,
+    duration_ns BIGINT
+);
 CREATE TABLE IF NOT EXISTS raw.run_failure (
     run_id VARCHAR NOT NULL,
     seq BIGINT,

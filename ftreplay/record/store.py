@@ -120,6 +120,23 @@ STW_PAUSES_COLUMNS = (
     ("pause_ns", "BIGINT"),
 )
 
+GC_COLLECTIONS_COLUMNS = (
+    ("run_id", "VARCHAR NOT NULL"),
+    ("start_seq", "BIGINT"),
+    ("start_ts", "BIGINT"),
+    ("end_seq", "BIGINT"),
+    ("end_ts", "BIGINT"),
+    ("reason", "VARCHAR"),
+    ("requester", "BIGINT"),
+    ("collected", "BIGINT"),
+    ("uncollectable", "BIGINT"),
+    ("pauses", "BIGINT"),
+    ("paused_ns", "BIGINT"),
+    ("objects_visited", "BIGINT"),
+    ("unreachable", "BIGINT"),
+    ("duration_ns", "BIGINT"),
+)
+
 
 def _table_ddl(name: str, columns: tuple[tuple[str, str], ...]) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} (\n    " + ",\n    ".join(f"{n} {t}" for n, t in columns) + "\n);"
@@ -147,6 +164,7 @@ def ddl() -> str:
         _table_ddl("object_lifetimes", OBJECT_LIFETIMES_COLUMNS),
         _table_ddl("refcount_history", REFCOUNT_HISTORY_COLUMNS),
         _table_ddl("stw_pauses", STW_PAUSES_COLUMNS),
+        _table_ddl("gc_collections", GC_COLLECTIONS_COLUMNS),
     ]
     for i, tag in enumerate(TAGS):
         cols = ",\n    ".join(f"{n} {t}" for n, t in [("run_id", "VARCHAR NOT NULL")] + kind_columns(i))
@@ -375,6 +393,73 @@ FROM pauses p JOIN suspends u USING (request_seq)
 ORDER BY p.request_seq
 """
 
+# One row per gc.start, paired with the gc.end that follows it on the same thread (the
+# collector emits both; ``collecting`` serialises collections, and a gc.collect() during one
+# returns without events).  end_*, collected, uncollectable and duration_ns are NULL when the
+# run ended first; what the collection did is then counted up to the run's end.  Events of
+# the collection are the collector thread's between its start and end:
+# - pauses / paused_ns: its pystate.stop_the_world events (two per complete collection) and
+#   the sum of their lengths up to the start_the_world that restarts each (a pause the run
+#   ended in adds nothing);
+# - objects_visited: its gc.header events in phase update_refs (one per tracked object of the
+#   GC heaps: gc_refs go into ob_tid and UNREACHABLE is set);
+# - unreachable: the objects whose gc.header in phase scan still has UNREACHABLE (0x4): the
+#   objects mark left unreachable (scan gives each a merged refcount + 1).  Those that
+#   resurrection does not bring back, and that are still alive, are the ``collected`` ones.
+# The phase of a gc.header is that of the collector's last gc.phase before it.
+GC_COLLECTIONS_SQL = """
+INSERT INTO gc_collections BY NAME
+WITH marks AS (
+    SELECT tid, seq, ts, 's' AS k, reason, NULL::BIGINT AS collected, NULL::BIGINT AS uncollectable
+    FROM raw.gc_start WHERE run_id = $run
+    UNION ALL SELECT tid, seq, ts, 'e', NULL, collected, uncollectable FROM raw.gc_end WHERE run_id = $run
+), paired AS (
+    SELECT *, lead(k) OVER w AS next_k, lead(seq) OVER w AS next_seq, lead(ts) OVER w AS next_ts,
+        lead(collected) OVER w AS next_collected, lead(uncollectable) OVER w AS next_uncollectable
+    FROM marks WINDOW w AS (PARTITION BY tid ORDER BY seq)
+), colls AS (
+    SELECT tid AS requester, seq AS start_seq, ts AS start_ts, reason,
+        CASE WHEN next_k = 'e' THEN next_seq END AS end_seq,
+        CASE WHEN next_k = 'e' THEN next_ts END AS end_ts,
+        CASE WHEN next_k = 'e' THEN next_collected END AS collected,
+        CASE WHEN next_k = 'e' THEN next_uncollectable END AS uncollectable,
+        -- the collection's events lie strictly between start_seq and this
+        CASE WHEN next_k = 'e' THEN next_seq ELSE (SELECT events FROM runs WHERE run_id = $run) END AS bound
+    FROM paired WHERE k = 's'
+), stw AS (
+    SELECT requester, seq, ts, k, lead(k) OVER w AS next_k, lead(ts) OVER w AS next_ts
+    FROM (
+        SELECT scope, requester, seq, ts, 's' AS k FROM raw.pystate_stop_the_world WHERE run_id = $run
+        UNION ALL SELECT scope, requester, seq, ts, 'r' FROM raw.pystate_start_the_world WHERE run_id = $run
+    ) WINDOW w AS (PARTITION BY scope, requester ORDER BY seq)
+), pauses AS (
+    SELECT c.start_seq, count(*) AS pauses, sum(CASE WHEN s.next_k = 'r' THEN s.next_ts - s.ts END) AS paused_ns
+    FROM colls c JOIN stw s ON s.k = 's' AND s.requester = c.requester AND s.seq > c.start_seq AND s.seq < c.bound
+    GROUP BY c.start_seq
+), phases AS (
+    SELECT tid, seq, phase FROM raw.gc_phase WHERE run_id = $run
+), headers AS (
+    SELECT h.tid, h.seq, h.obj, h.ob_gc_bits, p.phase
+    FROM (SELECT tid, seq, obj, ob_gc_bits FROM raw.gc_header WHERE run_id = $run) h
+    ASOF LEFT JOIN phases p ON p.tid = h.tid AND h.seq > p.seq
+), visits AS (
+    SELECT c.start_seq,
+        count(*) FILTER (WHERE h.phase = 'update_refs') AS objects_visited,
+        count(DISTINCT h.obj) FILTER (WHERE h.phase = 'scan' AND h.ob_gc_bits & 4 <> 0) AS unreachable
+    FROM colls c JOIN headers h ON h.tid = c.requester AND h.seq > c.start_seq AND h.seq < c.bound
+    GROUP BY c.start_seq
+)
+SELECT $run AS run_id, c.start_seq, c.start_ts, c.end_seq, c.end_ts, c.reason, c.requester,
+    c.collected, c.uncollectable,
+    coalesce(p.pauses, 0) AS pauses, coalesce(p.paused_ns, 0) AS paused_ns,
+    coalesce(v.objects_visited, 0) AS objects_visited, coalesce(v.unreachable, 0) AS unreachable,
+    c.end_ts - c.start_ts AS duration_ns
+FROM colls c
+LEFT JOIN pauses p USING (start_seq)
+LEFT JOIN visits v USING (start_seq)
+ORDER BY c.start_seq
+"""
+
 # The tables derived at ingest, in the order they are computed.  A run's rows are keyed by
 # run_id in each (whatever deletes a run deletes its rows here too).
 DERIVED_TABLES = (
@@ -384,6 +469,7 @@ DERIVED_TABLES = (
     ("object_lifetimes", OBJECT_LIFETIMES_SQL),
     ("refcount_history", REFCOUNT_HISTORY_SQL),
     ("stw_pauses", STW_PAUSES_SQL),
+    ("gc_collections", GC_COLLECTIONS_SQL),
 )
 
 
@@ -642,8 +728,8 @@ class Store:
                 self.con.unregister("_ckpt")
 
     def _derive(self, run_id: str) -> None:
-        """The Perfetto-like tables (thread lanes, lock holds, stop-the-world pauses) and the
-        memory ones (object lifetimes, refcount history), computed in SQL."""
+        """The Perfetto-like tables (thread lanes, lock holds, stop-the-world pauses, GC
+        collections) and the memory ones (object lifetimes, refcount history), computed in SQL."""
         for _table, sql in DERIVED_TABLES:
             self.con.execute(sql, {"run": run_id})
 
