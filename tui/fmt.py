@@ -12,6 +12,7 @@ from typing import Any, Optional
 from rich.text import Text
 
 from ftreplay.runtime.ceval_gil import EvalBreakerBit
+from ftreplay.runtime.object import GCBits
 
 ADDR_FIELDS = frozenset({"mutex", "addr", "cs", "cs_mutex", "cs_mutex2", "block", "block_old", "page", "segment"})
 OBJ_FIELDS = frozenset({"obj"})
@@ -43,6 +44,7 @@ KIND_STYLE = {
     "critical_section": "orange1",
     "qsbr": "spring_green2",
     "obmalloc": "khaki1",
+    "gc": "orchid",
 }
 STATE_STYLE = {
     "attached": "green3",
@@ -168,6 +170,42 @@ def mutex_name(addr: Optional[int], labels: dict[int, str]) -> str:
 EVAL_EVENTS_BITS = 8  # _PY_EVAL_EVENTS_BITS: the monitoring version sits above the event bits
 PLEASE_STOP = int(EvalBreakerBit._PY_EVAL_PLEASE_STOP_BIT)
 ASYNC_EXCEPTION = int(EvalBreakerBit._PY_ASYNC_EXCEPTION_BIT)
+GIL_DROP_REQUEST = int(EvalBreakerBit._PY_GIL_DROP_REQUEST_BIT)
+GC_SCHEDULED = int(EvalBreakerBit._PY_GC_SCHEDULED_BIT)
+# ob_gc_bits (Include/internal/pycore_gc.h)
+GC_TRACKED = int(GCBits._PyGC_BITS_TRACKED)
+GC_FINALIZED = int(GCBits._PyGC_BITS_FINALIZED)
+GC_UNREACHABLE = int(GCBits._PyGC_BITS_UNREACHABLE)
+
+
+# The collector's phases in order (Python/gc_free_threading.c): what each does, and
+# whether the world is stopped meanwhile.
+GC_PHASES = {
+    "merge_queued": ("merging every thread's queued refcounts (BRC)", True),
+    "delayed_frees": ("processing the delayed frees", True),
+    "update_refs": ("gc_refs = refcount minus references from tracked objects, kept in ob_tid; "
+                    "every tracked object is UNREACHABLE for now", True),
+    "mark": ("objects with gc_refs > 0 and all they reach lose UNREACHABLE", True),
+    "scan": ("unreachable objects get a merged refcount + 1, reachable ones their ob_tid back", True),
+    "finalize": ("tp_finalize of unreachable objects, once each (FINALIZED)", False),
+    "resurrection": ("unreachable objects referenced from outside again are resurrected", True),
+    "delete": ("tp_clear and Py_DECREF of the garbage", False),
+}
+
+
+def gc_bits(bits: int) -> str:
+    """ob_gc_bits by name (``TRACKED|UNREACHABLE``), or ``0``."""
+    names = [b.name.removeprefix("_PyGC_BITS_") for b in GCBits if bits & b.value]
+    extra = bits & ~sum(b.value for b in GCBits)
+    if extra:
+        names.append(hex(extra))
+    return "|".join(names) if names else "0"
+
+
+def gc_bits_change(old: int, new: int) -> str:
+    """What a header write did to ob_gc_bits: ``+UNREACHABLE``, ``-UNREACHABLE +FINALIZED``."""
+    gained, lost = new & ~old, old & ~new
+    return " ".join([f"+{gc_bits(gained)}"] * bool(gained) + [f"-{gc_bits(lost)}"] * bool(lost))
 
 
 def eval_breaker_bits(bits: int) -> str:
@@ -227,6 +265,8 @@ def value(kind: str, field: str, v: Any, labels: dict[int, str], objs: Optional[
         return lab if lab.startswith("0x") else f"{lab} @0x{v:x}"
     if field in ADDR_FIELDS and isinstance(v, int):
         return named(v, labels)
+    if field in ("ob_tid", "ob_tid_old") and kind == "gc.header":
+        return str(v)  # gc_refs during update_refs .. scan, a thread id otherwise
     if field in ("ob_tid", "ob_tid_old") and v == 0:
         return "0 (unowned)"
     if field in TID_FIELDS:
@@ -243,6 +283,8 @@ def value(kind: str, field: str, v: Any, labels: dict[int, str], objs: Optional[
         return f"{v} (immortal)"
     if field in ("cs_tag", "cs_tag_old"):
         return f"{v} ({cs_tag(v)})"
+    if field in ("ob_gc_bits", "ob_gc_bits_old"):
+        return f"{v} ({gc_bits(v)})"
     if isinstance(v, bool):
         return "yes" if v else "no"
     return str(v)
@@ -351,6 +393,93 @@ def _memory_summary(k: str, e: Any, labels: dict[int, str]) -> Optional[str]:
     return None
 
 
+def _gc_header_summary(e: Any, objs: Optional[dict[int, str]]) -> str:
+    """What a collector header write changed, field by field."""
+    parts = [obj(e.obj, objs)]
+    if e.ob_gc_bits != e.ob_gc_bits_old:
+        parts.append(f"bits {gc_bits_change(e.ob_gc_bits_old, e.ob_gc_bits)}")
+    if e.ob_tid != e.ob_tid_old:
+        parts.append(f"ob_tid {e.ob_tid_old} → {e.ob_tid}")
+    if e.ob_ref_local != e.ob_ref_local_old:
+        parts.append(f"local {local(e.ob_ref_local_old)} → {local(e.ob_ref_local)}")
+    if e.ob_ref_shared != e.ob_ref_shared_old:
+        parts.append(f"shared {shared(e.ob_ref_shared_old)} → {shared(e.ob_ref_shared)}")
+    return "  ".join(parts)
+
+
+def _gc_summary(k: str, e: Any, objs: Optional[dict[int, str]]) -> Optional[str]:
+    """The list line of a collector or GIL event (None: another kind)."""
+    if k == "gc.schedule":
+        return f"count {e.count:,} > threshold {e.threshold:,}  GC scheduled on {tid(e.tid)}"
+    if k == "gc.start":
+        return f"collection of generation {e.gen}  {e.reason}"
+    if k == "gc.phase":
+        return f"phase {e.phase or 'done'}" + (f"  (after {e.phase_old})" if e.phase_old else "")
+    if k == "gc.header":
+        return _gc_header_summary(e, objs)
+    if k == "gc.end":
+        return f"collected {e.collected:,}  uncollectable {e.uncollectable:,}"
+    if k == "ceval_gil.take":
+        return f"{tid(e.thread)} takes the GIL" + (f"  switch {e.switch_number}" if e.switched else "  (again)")
+    if k == "ceval_gil.drop":
+        return f"{tid(e.thread)} drops the GIL" + ("  final" if e.final else "")
+    if k == "ceval_gil.drop_request":
+        return f"asks {tid(e.thread)} to drop the GIL  (switch {e.switch_number})"
+    return None
+
+
+def _gc_explain(k: str, e: Any, objs: Optional[dict[int, str]]) -> Optional[str]:
+    """What a collector or GIL event means (None: another kind)."""
+    who = tid(e.tid)
+    if k == "gc.schedule":
+        return (f"{who}'s allocations brought young.count to {e.count:,}, past the threshold {e.threshold:,}: "
+                f"it set GC_SCHEDULED in its eval breaker and collects at its next check.")
+    if k == "gc.start":
+        why = {"manual": "gc.collect() was called", "threshold": "the eval breaker ran the scheduled collection"}
+        return f"{who} starts a collection ({why.get(e.reason, e.reason)}): it stops the world first."
+    if k == "gc.phase":
+        if not e.phase:
+            return f"The collection's phases are done (the last was {e.phase_old})."
+        what, stopped = GC_PHASES.get(e.phase, ("", False))
+        world = "world stopped" if stopped else "world running"
+        return f"The collection enters phase {e.phase} ({world})" + (f": {what}." if what else ".")
+    if k == "gc.header":
+        o = obj(e.obj, objs)
+        gained, lost = e.ob_gc_bits & ~e.ob_gc_bits_old, e.ob_gc_bits_old & ~e.ob_gc_bits
+        if gained & GC_UNREACHABLE:
+            return (f"update_refs: {o}'s gc_refs ({e.ob_tid}: its refcount minus references from tracked "
+                    f"objects) go into ob_tid, and it is UNREACHABLE until mark finds it reachable.")
+        if gained & GC_FINALIZED:
+            return f"{o} is unreachable and has a finalizer: FINALIZED is set and tp_finalize runs (once)."
+        if lost & GC_UNREACHABLE:
+            return f"{o} is no longer UNREACHABLE (reachable after all, resurrected, or about to be deleted)."
+        if e.ob_gc_bits & GC_UNREACHABLE and e.ob_ref_local == 0 and e.ob_tid == 0:
+            return (f"scan: {o} is unreachable: its refcount is merged into ob_ref_shared plus one reference "
+                    f"that delete_garbage drops (ob_tid 0, flags MERGED).")
+        if e.ob_ref_shared != e.ob_ref_shared_old and e.ob_ref_local == 0 and e.ob_tid == 0:
+            return f"The collector merged {o}'s refcount into ob_ref_shared (ob_tid 0, flags MERGED)."
+        if e.ob_tid != e.ob_tid_old:
+            return f"The collector set {o}'s ob_tid {e.ob_tid_old} → {e.ob_tid} (restored from its segment's owner)."
+        return f"The collector wrote {o}'s header (the world is stopped: plain stores)."
+    if k == "gc.end":
+        return f"{who}'s collection ends: {e.collected:,} objects collected, {e.uncollectable:,} uncollectable."
+    if k == "ceval_gil.take":
+        if not e.switched:
+            return f"{tid(e.thread)} took the GIL again: it was the last holder (no switch)."
+        if e.switch_number == 1:
+            return f"{tid(e.thread)} took the GIL, the first thread to hold it (switch number 1)."
+        return f"{tid(e.thread)} took the GIL after another thread (switch number {e.switch_number})."
+    if k == "ceval_gil.drop":
+        if e.final:
+            return f"{tid(e.thread)} released the GIL for the last time (no forced switch: gh-104341)."
+        return (f"{tid(e.thread)} released the GIL; if another thread asked for it, {tid(e.thread)} waits until "
+                f"one has taken it (forced switching).")
+    if k == "ceval_gil.drop_request":
+        return (f"{who} waited a switch interval for the GIL without a switch: it sets GIL_DROP_REQUEST in "
+                f"{tid(e.thread)}'s eval breaker.")
+    return None
+
+
 def _stw_summary(k: str, e: Any) -> Optional[str]:
     """The list line of a stop-the-world event (None: another kind)."""
     if k == "pystate.stw_request":
@@ -399,6 +528,14 @@ def _eval_breaker_explain(e: Any) -> str:
         if e.op == "set":
             return f"{who} set {bit} in {target}'s eval breaker: it must suspend itself at its next check."
         return f"{who} handles {bit} at its eval breaker: it suspends itself if a pause is still requested."
+    if e.eval_bit == GC_SCHEDULED:
+        if e.op == "set":
+            return f"{who} set {bit} in {target}'s eval breaker: it collects garbage at its next check."
+        return f"{who} handles {bit} at its eval breaker: it runs the scheduled collection."
+    if e.eval_bit == GIL_DROP_REQUEST:
+        if e.op == "set":
+            return f"{who} set {bit} in {target}'s eval breaker: it must drop the GIL at its next check."
+        return f"{who} clears {bit} in {target}'s eval breaker."
     if e.eval_bit == ASYNC_EXCEPTION:
         if e.op == "set":
             return f"{who} set {bit} in {target}'s eval breaker: an asynchronous exception waits for it."
@@ -410,7 +547,7 @@ def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
     """A compact one-line description for the event list (``objs``: object names by id)."""
     k = kind_of(e)
     module = k.split(".", 1)[0]
-    if module in ("object", "brc", "ceval_gil", "critical_section"):
+    if module in ("object", "brc", "critical_section") or k == "ceval_gil.eval_breaker":
         line = _object_summary(k, e, labels, objs)
         if line is not None:
             return line
@@ -418,16 +555,20 @@ def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
         line = _memory_summary(k, e, labels)
         if line is not None:
             return line
+    if module in ("gc", "ceval_gil"):
+        line = _gc_summary(k, e, objs)
+        if line is not None:
+            return line
     if k == "lock.acquire":
         waited = f"  waited {ns(e.wait_ns)}" if e.wait_ns else ""
-        return f"{name(e.mutex, labels)}  via {e.via}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}{waited}"
+        return f"{mutex_name(e.mutex, labels)}  via {e.via}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}{waited}"
     if k == "lock.release":
         to = f"  hand-off → {tid(e.handoff_to)}" if e.handoff_to is not None else ""
-        return f"{name(e.mutex, labels)}  via {e.via}{to}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}"
+        return f"{mutex_name(e.mutex, labels)}  via {e.via}{to}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}"
     if k == "lock.set_parked":
-        return f"{name(e.mutex, labels)}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}"
+        return f"{mutex_name(e.mutex, labels)}  {mutex_bits(e.bits_old)} → {mutex_bits(e.bits_new)}"
     if k == "lock.fail":
-        return f"{name(e.mutex, labels)}  {e.reason}"
+        return f"{mutex_name(e.mutex, labels)}  {e.reason}"
     if k == "parking_lot.park":
         if not e.qlen:
             return f"{name(e.addr, labels)}  value changed, not parked"
@@ -459,7 +600,7 @@ def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
     if k == "lock.seq_read":
         return f"{name(e.addr, labels)}  seq {e.seq_value}  {'ok' if e.ok else 'retry'}"
     if k == "lock.recursive":
-        return f"{name(e.mutex, labels)}  {e.op}  level {e.level}  owner {tid(e.owner)}"
+        return f"{mutex_name(e.mutex, labels)}  {e.op}  level {e.level}  owner {tid(e.owner)}"
     if k == "guest.load":
         return f"{name(e.addr, labels)} = {guest_value(e.value, labels)}"
     if k == "guest.store":
@@ -492,15 +633,15 @@ def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
         how = {"fast": "on the fast path (one compare-and-swap)",
                "slow": "after spinning or parking",
                "handoff": "by direct hand-off from the unlocker"}.get(e.via, f"via {e.via}")
-        return f"{who} acquired PyMutex {name(e.mutex, labels)} {how}."
+        return f"{who} acquired PyMutex {mutex_name(e.mutex, labels)} {how}."
     if k == "lock.release":
         if e.handoff_to is not None:
-            return f"{who} released {name(e.mutex, labels)} and handed it to {tid(e.handoff_to)}, which now owns it."
-        return f"{who} released PyMutex {name(e.mutex, labels)} ({e.via} path)."
+            return f"{who} released {mutex_name(e.mutex, labels)} and handed it to {tid(e.handoff_to)}, which now owns it."
+        return f"{who} released PyMutex {mutex_name(e.mutex, labels)} ({e.via} path)."
     if k == "lock.set_parked":
-        return f"{who} set _Py_HAS_PARKED on {name(e.mutex, labels)} before parking on it."
+        return f"{who} set _Py_HAS_PARKED on {mutex_name(e.mutex, labels)} before parking on it."
     if k == "lock.fail":
-        return f"{who} gave up on {name(e.mutex, labels)}: {e.reason}."
+        return f"{who} gave up on {mutex_name(e.mutex, labels)}: {e.reason}."
     if k == "parking_lot.park":
         if not e.qlen:
             return f"{who} did not park on {name(e.addr, labels)}: the word no longer held the expected value."
@@ -515,6 +656,10 @@ def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
         return f"{who} woke from {name(e.addr, labels)} with result {e.result.upper()}."
     if k.startswith("pystate."):
         text = _stw_explain(k, e)
+        if text is not None:
+            return text
+    if k.startswith(("gc.", "ceval_gil.")):
+        text = _gc_explain(k, e, objs)
         if text is not None:
             return text
     if k in ("pystate.attach", "pystate.detach", "pystate.suspend"):

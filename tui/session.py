@@ -4,7 +4,8 @@ Each kind of work has its own DuckDB cursor and lock, so workers of different ki
 side by side while two workers of one kind (an exclusive worker and the one it replaced,
 which a thread cannot abandon mid-query) take turns:
 
-- ``move``   the replay Cursor (seek, step, find): the one place the projected state lives
+- ``move``   the replay Cursor (seek, step, find): the one place the projected state lives,
+             and the GC collection in progress where a move lands
 - ``rows``   a second Cursor that reads event blocks for the event list
 - ``lanes``  the thread-lane intervals of a window (and the stop-the-world pauses in it)
 - ``query``  the SQL console (interruptible)
@@ -24,6 +25,7 @@ from typing import Any, Callable, Optional
 import duckdb
 
 from ftreplay.errors import StoreError, UsageError
+from ftreplay.analysis import gc as gc_queries
 from ftreplay.analysis import queries
 from ftreplay.record.store import Store
 from ftreplay.replay.cursor import Cursor
@@ -63,6 +65,23 @@ class Move:
     have: frozenset = frozenset()
 
 
+@dataclass(frozen=True)
+class Collection:
+    """A GC collection in progress (its gc_collections row): ``number`` of ``total`` in the
+    run; ``first_phase_seq`` is the collector's first gc.phase (None: the run ended first)."""
+
+    start_seq: int
+    reason: str
+    requester: int
+    end_seq: Optional[int]
+    collected: Optional[int]
+    objects_visited: int
+    unreachable: int
+    number: int
+    total: int
+    first_phase_seq: Optional[int]
+
+
 @dataclass
 class Moved:
     """Where a move landed: the state after event ``seq`` and that event.  ``found`` is
@@ -75,6 +94,7 @@ class Moved:
     found: bool = True
     note: str = ""
     rows: dict[int, list["EventRow"]] = field(default_factory=dict)
+    collections: tuple[Collection, ...] = ()  # the GC collections in progress at ``seq``
 
 
 @dataclass(frozen=True)
@@ -122,10 +142,17 @@ class Session:
             self.obj_names: dict[int, str] = dict(con.execute(queries.OBJECT_NAMES, {"run": run_id}).fetchall())
         except duckdb.Error as e:
             raise _one_line(e) from None
+        self.has_stw: bool = self._any(queries.STW_PAUSE_COUNT)
+        self.has_gc: bool = self._any(gc_queries.GC_COLLECTION_COUNT)
+        self.has_gil: bool = self._any(gc_queries.GIL_USED)
+
+    def _any(self, count_sql: str) -> bool:
+        """Whether a count over the run is positive; False when the store predates the table
+        (opened read-only, so not migrated)."""
         try:
-            self.has_stw: bool = con.execute(queries.STW_PAUSE_COUNT, {"run": run_id}).fetchone()[0] > 0
+            return self._lanes.con.execute(count_sql, {"run": self.run_id}).fetchone()[0] > 0
         except duckdb.CatalogException:
-            self.has_stw = False  # a store from before stw_pauses, opened read-only (not migrated)
+            return False
         except duckdb.Error as e:
             raise _one_line(e) from None
 
@@ -184,13 +211,23 @@ class Session:
             if cancelled():
                 return None
             st = cur.seek(target)
-            moved = Moved(st.seq, st.ts, st.copy(), cur.event(st.seq) if st.seq >= 0 else None)
+            moved = Moved(st.seq, st.ts, st.copy(), cur.event(st.seq) if st.seq >= 0 else None,
+                          collections=self._collections_at(cur, st.seq))
             if m.block and st.seq >= 0:
                 lo, hi = max(st.seq - m.span, 0) // m.block, min(st.seq + m.span, self.last) // m.block
                 for b in range(lo, hi + 1):
                     if b not in m.have:
                         moved.rows[b] = self._format(cur.events(b * m.block, min((b + 1) * m.block - 1, self.last)))
             return moved
+
+    def _collections_at(self, cur: Cursor, seq: int) -> tuple[Collection, ...]:
+        if not self.has_gc or seq < 0:
+            return ()
+        try:
+            rows = cur.con.execute(gc_queries.GC_COLLECTIONS_AT, {"run": self.run_id, "seq": seq}).fetchall()
+        except duckdb.Error as e:
+            raise _one_line(e) from None
+        return tuple(Collection(*r) for r in rows)
 
     def watch_count(self, predicate: str) -> int:
         """How many events of the run match a watch predicate (checks that it is valid SQL)."""

@@ -10,6 +10,9 @@ The store (made once per session) holds:
 - ``cs``       critical_sections (one- and two-mutex critical sections, suspended ones)
 - ``stw``      stw_storm (five stop-the-world pauses: threads flipped, PLEASE_STOP, a thread
                started during a pause)
+- ``gc``       gc_cycles, 2 threads x 12 cycles, a finalizer every 5th (one collection: the final
+               gc.collect())
+- ``gil``      gil_switch (the GIL build: drop requests, forced switches)
 
 Tests open it read-only through ``tui.app.make_app`` (what ``ftreplay tui`` runs) and read
 what the screen shows with ``screen_text``.
@@ -57,6 +60,8 @@ RUNS = {
     "refcount": ("refcount_shared", "random", 1, {}, []),
     "cs": ("critical_sections", "random", 1, {}, []),
     "stw": ("stw_storm", "random", 1, {}, []),
+    "gc": ("gc_cycles", "random", 1, {"threads": "2", "cycles": "12", "finalizers": "5"}, []),
+    "gil": ("gil_switch", "random", 1, {}, []),
 }
 
 

@@ -35,8 +35,10 @@ def test_lanes_show_every_thread_with_the_cursor_in_the_middle(drive, sql):
 
 
 def test_a_parked_thread_shows_as_parked_at_the_cursor(drive, sql):
-    (tid, addr), = sql("SELECT thread, addr FROM park_intervals WHERE run_id = 'deadlock' "
-                       "AND start_seq <= 61 AND end_seq >= 61 ORDER BY thread LIMIT 1")
+    # the run opens at its failure, where the deadlocked threads are parked
+    (tid, addr), = sql("SELECT p.thread, p.addr FROM park_intervals p JOIN runs r USING (run_id) "
+                       "WHERE run_id = 'deadlock' AND p.start_seq <= r.failure_seq AND p.end_seq >= r.failure_seq "
+                       "ORDER BY p.thread LIMIT 1")
 
     async def check(ui):
         lanes = ui.screen.query_one(ThreadLanes)

@@ -123,3 +123,70 @@ def test_eval_breaker_event_text():
     version = CevalGilEvalBreaker(4, 40, 1, 3, 0, "version", 0x40, 0x240)
     assert fmt.summary(version, {}) == "T3  monitoring version 0 → 2"
     assert dict(fmt.fields(version, {}))["bits_new"] == "576 (EVAL_EXPLICIT_MERGE|version 2)"
+
+
+def test_gc_and_gil_event_text():
+    from ftreplay.record.events import (
+        CevalGilDrop,
+        CevalGilDropRequest,
+        CevalGilEvalBreaker,
+        CevalGilTake,
+        GcEnd,
+        GcHeader,
+        GcPhase,
+        GcSchedule,
+        GcStart,
+    )
+
+    objs = {7: "owned-0"}
+    sched = GcSchedule(1, 10, 3, 2048, 2000)
+    assert fmt.summary(sched, {}) == "count 2,048 > threshold 2,000  GC scheduled on T3"
+    assert "set GC_SCHEDULED in its eval breaker" in fmt.explain(sched, {})
+    assert fmt.kind_style("gc.start") != fmt.kind_style("object.new")
+    start = GcStart(2, 20, 3, 0, "threshold")
+    assert fmt.summary(start, {}) == "collection of generation 0  threshold"
+    assert fmt.explain(start, {}).startswith("T3 starts a collection (the eval breaker ran the scheduled collection)")
+    phase = GcPhase(3, 30, 3, "mark", "update_refs")
+    assert fmt.summary(phase, {}) == "phase mark  (after update_refs)"
+    assert fmt.explain(phase, {}).startswith("The collection enters phase mark (world stopped): objects with gc_refs")
+    assert fmt.summary(GcPhase(4, 40, 3, "", "delete"), {}) == "phase done  (after delete)"
+    # update_refs: gc_refs 1 into ob_tid (it was owned by T2), UNREACHABLE set
+    upd = GcHeader(5, 50, 3, 7, 1, 0x5, 1, 0, 2, 0x1, 1, 0)
+    assert fmt.summary(upd, {}, objs) == "#7 owned-0  bits +UNREACHABLE  ob_tid 2 → 1"
+    assert fmt.explain(upd, {}, objs).startswith("update_refs: #7 owned-0's gc_refs (1: its refcount minus")
+    f = dict(fmt.fields(upd, {}, objs))
+    assert f["ob_gc_bits"] == "5 (TRACKED|UNREACHABLE)" and f["ob_tid"] == "1" and f["ob_tid_old"] == "2"
+    scan = GcHeader(6, 60, 3, 7, 0, 0x5, 0, (2 << 2) | 3, 0, 0x5, 1, 0)
+    assert fmt.summary(scan, {}, objs) == "#7 owned-0  local 1 → 0  shared 0 → 2|MERGED"
+    assert fmt.explain(scan, {}, objs).startswith("scan: #7 owned-0 is unreachable: its refcount is merged")
+    fin = GcHeader(7, 70, 3, 7, 0, 0x7, 0, 11, 0, 0x5, 0, 11)
+    assert fmt.summary(fin, {}) == "#7  bits +FINALIZED"
+    assert "tp_finalize runs (once)" in fmt.explain(fin, {})
+    cleared = GcHeader(8, 80, 3, 7, 0, 0x3, 0, 11, 0, 0x7, 0, 11)
+    assert fmt.summary(cleared, {}) == "#7  bits -UNREACHABLE"
+    end = GcEnd(9, 90, 3, 48, 0)
+    assert fmt.summary(end, {}) == "collected 48  uncollectable 0"
+    assert fmt.explain(end, {}) == "T3's collection ends: 48 objects collected, 0 uncollectable."
+    take = CevalGilTake(10, 100, 2, 2, True, 5)
+    assert fmt.summary(take, {}) == "T2 takes the GIL  switch 5"
+    assert fmt.explain(take, {}) == "T2 took the GIL after another thread (switch number 5)."
+    assert fmt.summary(CevalGilTake(11, 110, 2, 2, False, 5), {}) == "T2 takes the GIL  (again)"
+    assert fmt.summary(CevalGilDrop(12, 120, 2, 2, True), {}) == "T2 drops the GIL  final"
+    assert "gh-104341" in fmt.explain(CevalGilDrop(12, 120, 2, 2, True), {})
+    ask = CevalGilDropRequest(13, 130, 3, 2, 5)
+    assert fmt.summary(ask, {}) == "asks T2 to drop the GIL  (switch 5)"
+    assert fmt.explain(ask, {}).startswith("T3 waited a switch interval for the GIL without a switch")
+    bit = CevalGilEvalBreaker(14, 140, 3, 2, 0x01, "set", 0, 0x01)
+    assert fmt.summary(bit, {}) == "T2  set GIL_DROP_REQUEST  → GIL_DROP_REQUEST"
+    assert fmt.explain(bit, {}).endswith("it must drop the GIL at its next check.")
+    assert fmt.gc_bits(0) == "0" and fmt.gc_bits(0x7) == "TRACKED|FINALIZED|UNREACHABLE"
+
+
+def test_a_lock_on_an_objects_ob_mutex_reads_as_its_name():
+    block = 0x200000010000
+    labels = {block: "inbox-2"}
+    acq = LockAcquire(1, 10, 3, block + fmt.OB_MUTEX_OFFSET, "fast", 0, 1, 0)
+    assert fmt.summary(acq, labels) == "inbox-2.ob_mutex  via fast  unlocked → LOCKED"
+    assert fmt.explain(acq, labels) == "T3 acquired PyMutex inbox-2.ob_mutex on the fast path (one compare-and-swap)."
+    rel = LockRelease(2, 20, 3, block + fmt.OB_MUTEX_OFFSET, "fast", None, 1, 0)
+    assert fmt.summary(rel, labels) == "inbox-2.ob_mutex  via fast  LOCKED → unlocked"

@@ -152,7 +152,7 @@ class ReplayScreen(Screen):
                     yield Static(events.header_text(), id="list-header")
                     yield events
                 yield EventDetail("", id="detail")
-            yield Inspector(s.run, id="inspector")
+            yield Inspector(s.run, gil=s.has_gil, id="inspector")
         yield SqlConsole(s, id="sql")
         yield StatusBar("", id="status")
         yield Footer()
@@ -205,7 +205,7 @@ class ReplayScreen(Screen):
         events.add_blocks(r.rows)
         events.cursor_seq = r.seq
         self.query_one(EventDetail).show(r.event, self.session.labels, self.session.obj_names)
-        self.query_one(Inspector).show(r.state, getattr(r.event, "obj", None))
+        self.query_one(Inspector).show(r.state, getattr(r.event, "obj", None), r.collections)
         self._show_status(busy=not latest)
         self._check_ready()
 

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ftreplay.replay.state import State
 
-from .panels import PANELS, Focus
+from .panels import PANELS, Context, Focus
 
 
 class Inspector(VerticalScroll):
@@ -19,12 +19,13 @@ class Inspector(VerticalScroll):
     Inspector > #panel-failure.failed { border: round $error; }
     """
 
-    def __init__(self, run: dict[str, Any], **kwargs) -> None:
+    def __init__(self, run: dict[str, Any], gil: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.run = run
         self.ready = False
         self._last_state: Optional[State] = None
         self.focus_objects = Focus()
+        self.context = Context(gil=gil)
 
     def compose(self) -> ComposeResult:
         for p in PANELS:
@@ -34,10 +35,12 @@ class Inspector(VerticalScroll):
                 panel.add_class("failed")
             yield panel
 
-    def show(self, state: State, current_obj: Optional[int] = None) -> None:
-        """Render every panel for ``state``; ``current_obj`` is the object of the event at the cursor."""
+    def show(self, state: State, current_obj: Optional[int] = None, collections: tuple = ()) -> None:
+        """Render every panel for ``state``; ``current_obj`` is the object of the event at the
+        cursor, ``collections`` the GC collections in progress there."""
         self._last_state = state
         self.focus_objects = self.focus_objects._replace(current=current_obj)
+        self.context = self.context._replace(collections=collections)
         for p in PANELS:
             self._render_panel(p, state)
         self.ready = True
@@ -54,5 +57,10 @@ class Inspector(VerticalScroll):
         return self.query_one(f"#panel-{panel_id}", Static)
 
     def _render_panel(self, p, state: State) -> None:
-        body = p.render(state, self.run, focus=self.focus_objects) if p.focus else p.render(state, self.run)
+        if p.focus:
+            body = p.render(state, self.run, focus=self.focus_objects)
+        elif p.context:
+            body = p.render(state, self.run, ctx=self.context)
+        else:
+            body = p.render(state, self.run)
         self.panel(p.id).update(body)

@@ -6,7 +6,7 @@ must stay cheap however big the state is, so long lists are capped with a "+N mo
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -24,12 +24,23 @@ class Focus(NamedTuple):
     current: Optional[int] = None
 
 
+class Context(NamedTuple):
+    """What a panel needs beyond the state, found by the move's worker in the store: the GC
+    collections in progress at the cursor (``session.Collection``s) and whether the run
+    takes a GIL at all."""
+
+    collections: tuple[Any, ...] = ()
+    gil: bool = False
+
+
 class Panel(NamedTuple):
     id: str
     title: str
     render: Callable[..., RenderableType]
     # True: render takes ``focus=Focus(...)`` as well as (state, run).
     focus: bool = False
+    # True: render takes ``ctx=Context(...)`` as well as (state, run).
+    context: bool = False
 
 
 def table(*columns: str, wrap: str | tuple[str, ...] = "", right: tuple[str, ...] = (),
@@ -110,5 +121,5 @@ def owner_text(tid: Optional[int]) -> Text:
     return Text(fmt.tid(tid), style="bold")
 
 
-__all__ = ["Focus", "Panel", "Fit", "table", "note", "dash", "more", "object_name", "object_ref", "object_list",
+__all__ = ["Focus", "Context", "Panel", "Fit", "table", "note", "dash", "more", "object_name", "object_ref", "object_list",
            "owner_text"]

@@ -4,7 +4,7 @@ A render function gets the projected State at the cursor and the run's row and r
 Rich renderable; the Inspector widget shows one bordered panel per entry, in order.  Add a
 panel by appending to ``PANELS``.  This file holds the thread and lock panels; the object
 panels live in ``object_panels``, QSBR and the heaps in ``heap_panels``, stop-the-world in
-``stw_panels``.
+``stw_panels``, the collector and the GIL in ``gc_panels``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from ftreplay.replay.state import State
 from ftreplay.runtime.bugs import BUGS
 
 from .. import fmt
+from .gc_panels import render_gc
 from .heap_panels import render_heaps, render_qsbr
 from .object_panels import render_brc, render_critical_sections, render_objects
-from .panel_kit import Focus, Panel
+from .panel_kit import Context, Focus, Panel
 from .panel_kit import table as _table
 from .stw_panels import render_stw
 
@@ -170,6 +171,7 @@ PANELS: list[Panel] = [
     Panel("failure", "Failure", render_failure),
     Panel("threads", "Threads", render_threads),
     Panel("stw", "Stop-the-world", render_stw),
+    Panel("gc", "GC", render_gc, context=True),
     Panel("locks", "Locks & parking lot", render_locks),
     Panel("guest", "Guest fields", render_guest),
     Panel("critical-sections", "Critical sections", render_critical_sections),
@@ -179,6 +181,6 @@ PANELS: list[Panel] = [
     Panel("heaps", "Heaps", render_heaps),
 ]
 
-__all__ = ["PANELS", "Panel", "Focus", "render_failure", "render_threads", "render_locks", "render_guest",
+__all__ = ["PANELS", "Panel", "Focus", "Context", "render_gc", "render_failure", "render_threads", "render_locks", "render_guest",
            "render_objects", "render_brc", "render_critical_sections", "render_qsbr", "render_heaps", "render_stw",
            "wait_for_cycle"]
