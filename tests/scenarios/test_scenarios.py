@@ -11,7 +11,8 @@ from ftreplay.record.session import execute, make_meta
 
 SCENARIOS = ("list_append", "lockfree_read", "dict_replace", "alloc_churn", "stress", "stw_storm", "async_exc",
              "instrumentation_clear")
-SMALL = {"stress": {"threads": "3", "iterations": "30"}}
+SMALL = {"stress": {"threads": "3", "iterations": "30"}, "gc_cycles": {"threads": "2", "cycles": "40", "finalizers": "10"},
+         "gil_switch": {"work_ms": "12"}}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
