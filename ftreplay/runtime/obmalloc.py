@@ -476,13 +476,7 @@ class Obmalloc:
         segment is freed)."""
         rt = self.rt
         seg = page.segment
-        heap = page.heap
-        if heap is not None:
-            pq = heap.pages.get(page.bin)
-            if pq and page in pq:
-                pq.remove(page)
-                if not pq:
-                    del heap.pages[page.bin]
+        _page_queue_remove(page)
         shared = seg.interp.qsbr
         for j in range(page.slice_index, page.slice_index + page.slice_count):
             seg.slices[j] = 0
@@ -526,13 +520,7 @@ class Obmalloc:
                 continue
             rt.engine.point(ATOMIC_RMW_NS)  # push onto the pool
             for page in seg.pages:
-                heap = page.heap
-                if heap is not None:
-                    pq = heap.pages.get(page.bin)
-                    if pq and page in pq:
-                        pq.remove(page)
-                        if not pq:
-                            del heap.pages[page.bin]
+                _page_queue_remove(page)
                 page.heap = None
             old = seg.thread_id
             seg.thread_id = 0
@@ -792,6 +780,17 @@ class Obmalloc:
             return (f"T{me} {what} block 0x{addr:x}: its {blk.page!r} went back to the segment at seq "
                     f"{blk.page.freed_seq}{tail}")
         return f"T{me} {what} block 0x{addr:x}, freed at seq {blk.freed_seq} by T{blk.freed_tid}{tail}"
+
+
+def _page_queue_remove(page: Page) -> None:
+    """mi_page_queue_remove: the page leaves its heap's queue for its size class."""
+    heap = page.heap
+    if heap is not None:
+        pq = heap.pages.get(page.bin)
+        if pq and page in pq:
+            pq.remove(page)
+            if not pq:
+                del heap.pages[page.bin]
 
 
 def _page_addr(p: Page) -> int:
