@@ -32,6 +32,8 @@ CASES = [
     ("stw_storm", {"iterations": "5", "pauses": "3"}),
     ("async_exc", {"iterations": "6"}),
     ("gc_cycles", {"threads": "2", "cycles": "12", "finalizers": "5"}),
+    ("gil_switch", {"threads": "2", "work_ms": "11", "chunk_us": "500"}),
+    ("instrumentation_clear", {"calls": "2"}),
 ]
 STRATEGIES = ("random", "pct", "round_robin")
 
@@ -161,6 +163,18 @@ def test_the_memory_state_is_exercised(recorded):
             seen["delayed"] |= bool(st.delayed)
             seen["rd_seq_advanced"] |= st.qsbr[1] > 1
     assert all(seen.values()), seen
+
+
+def test_the_gc_and_gil_state_is_exercised(recorded):
+    """The self-check covers a collection's phases and the GIL holder."""
+    _, runs = recorded
+    phases, holders = set(), set()
+    for _, captured, what in runs:
+        for st in captured.values():
+            phases.add(st.gc_phase)
+            holders.add(st.gil_holder)
+    assert {"update_refs", "mark", "scan", "delete"} <= phases
+    assert len(holders - {None}) >= 2
 
 
 def test_the_pause_state_is_exercised(recorded):
