@@ -10,7 +10,7 @@ joins the remaining non-daemon threads, as ``threading._shutdown`` does.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from ..record.events import GUEST_LOAD, GUEST_STORE, RUN_LABEL, THREAD_START
 from ..replay.state import State
@@ -25,6 +25,11 @@ from .obmalloc import HEAP_NAMES, Obmalloc
 from .parking_lot import ParkingLot
 from .pystate import STATE_NAMES, RuntimeState
 from .threadmodule import ThreadModule
+
+if TYPE_CHECKING:
+    from .dictobject import PyDict
+    from .instrumentation import CodeObject
+    from .listobject import PyList
 
 HEAP_BASE = 0x7F0000100000
 ALIGN = 16

@@ -29,8 +29,6 @@ def test_a_non_owner_first_read_locks_marks_shared_and_sets_maybe_weakref(run_gu
 
 def test_resizing_a_shared_list_delays_the_free_of_the_old_array(run_guest):
     for shared in (False, True):
-        box = {}
-
         def guest(rt):
             lst = rt.new_list("l")
             lst.shared = shared
