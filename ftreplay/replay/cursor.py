@@ -18,7 +18,7 @@ import duckdb
 import msgspec
 
 from ..errors import StoreError, UsageError
-from ..record.events import FIELDS, KIND_ID, KINDS, Event
+from ..record.events import FIELDS, KIND_ID, KINDS, Event, view_name
 from ..record.store import Store
 from .projection import apply, undo
 from .state import State
@@ -28,6 +28,10 @@ CACHE_BLOCKS = 64
 SHORT_MOVE = 256  # at most this far, step event by event instead of seeking
 
 _ckpt_decoder = msgspec.msgpack.Decoder()
+
+
+def _seq_of(e: Event) -> int:
+    return e.seq
 
 
 class Cursor:
@@ -51,6 +55,19 @@ class Cursor:
         }
         self._ckpt_seqs = [r[0] for r in self.con.execute(
             "SELECT seq FROM checkpoints WHERE run_id = ? ORDER BY seq", [self.run_id]).fetchall()]
+        # Blocks are read kind by kind from the raw tables this run has rows in: the union
+        # view ``events`` scans every kind and pads every field, several times slower.
+        self._kinds = []
+        for tag, kid in KIND_ID.items():
+            table = "raw." + view_name(tag)
+            try:
+                if self.con.execute(f"SELECT 1 FROM {table} WHERE run_id = ? LIMIT 1", [self.run_id]).fetchone() is None:
+                    continue
+                names = [d[0] for d in self.con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+            except duckdb.Error:
+                continue  # a store older than this kind
+            idx = [names.index(name) if name in names else None for name in FIELDS[kid]]
+            self._kinds.append((f"SELECT * FROM {table} WHERE run_id = ? AND seq BETWEEN ? AND ?", KINDS[kid], idx))
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -73,13 +90,14 @@ class Cursor:
     def _fetch(self, first: int, last: int) -> None:
         """Load blocks first..last with one query (cheaper than one per block)."""
         lo, hi = first * BLOCK, (last + 1) * BLOCK - 1
-        rows = self._sql(
-            "SELECT * FROM events WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-            [self.run_id, lo, hi],
-        ).fetchall()
+        evs: list[Event] = []
+        params = [self.run_id, lo, hi]
+        for sql, cls, idx in self._kinds:
+            for r in self._sql(sql, params).fetchall():
+                evs.append(cls(*[r[i] if i is not None else None for i in idx]))
+        evs.sort(key=_seq_of)
         blocks: dict[int, list[Event]] = {b: [] for b in range(first, last + 1)}
-        for r in rows:
-            e = self._row_to_event(r)
+        for e in evs:
             blocks[e.seq // BLOCK].append(e)
         for b, blk in blocks.items():
             self._blocks[b] = blk
