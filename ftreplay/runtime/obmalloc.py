@@ -757,20 +757,10 @@ class Obmalloc:
         bugs = sorted(self.rt.bugs)
         return " [" + ", ".join(bugs) + "]" if bugs else ""
 
-    def describe_stale(self, addr: int, alloc_id: int, what: str, prior=None) -> str:
-        rt = self.rt
-        me = rt.engine.tid
+    def describe_stale(self, addr: int, alloc_id: int, what: str) -> str:
+        me = self.rt.engine.tid
         blk = self.blocks.get(addr)
-        page = self.page_of(addr)
-        tail = ""
-        bugs = sorted(rt.bugs)
-        if bugs:
-            tail = " [" + ", ".join(bugs) + "]"
-        if prior is not None and prior.page is not None and not prior.page.alive:
-            p = prior.page
-            now = f", now {page!r}" if page is not None else ", its slices unused"
-            return (f"T{me} {what} block 0x{addr:x}: its {p!r} was freed at seq {p.freed_seq} "
-                    f"before the reader finished{now}{tail}")
+        tail = self._bug_tail()
         if blk is None:
             return f"T{me} {what} block 0x{addr:x}, which the allocator never handed out{tail}"
         if blk.alloc_id != alloc_id:

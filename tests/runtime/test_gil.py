@@ -6,15 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ftreplay.errors import UsageError
-from ftreplay.record.log import NullSink
-from ftreplay.record.session import Execution, make_meta
-
-
-def _run(knobs, threads=3, work_ms=12):
-    meta = make_meta("gil_switch", knobs=knobs, args={"threads": str(threads), "work_ms": str(work_ms)})
-    ex = Execution(meta, NullSink())
-    res = ex.run()
-    return ex, res
+from ftreplay.record.session import make_meta
 
 
 def _attached_overlap(run_guest_events) -> int:
