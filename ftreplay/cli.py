@@ -578,10 +578,16 @@ def build_parser() -> argparse.ArgumentParser:
     db(sp)
     sp.set_defaults(fn=cmd_tui)
 
-    sp = add("bench", "measure simulate / record / ingest throughput on a large mutex_counter run")
+    sp = add("bench", "measure simulate / record / ingest / replay throughput on a large stress run")
     sp.add_argument("--quick", action="store_true", help="a smaller run (seconds, for a smoke test)")
     sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sp.set_defaults(fn=cmd_bench)
+
+    # Commands that live in their own modules (ftreplay/commands/*.py, each with register(add, db)).
+    from . import commands
+
+    for register in commands.registrars():
+        register(add, db)
     return p
 
 
