@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE TABLE IF NOT EXISTS checkpoints (run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ingest_journal (run_id VARCHAR PRIMARY KEY, started TIMESTAMP);
 CREATE TABLE IF NOT EXISTS thread_state_intervals (
     run_id VARCHAR NOT NULL,
     thread BIGINT,
@@ -925,6 +926,105 @@ CREATE TABLE IF NOT EXISTS raw.ceval_gil_drop_request (
     thread BIGINT,
     switch_number BIGINT
 );
+CREATE TABLE IF NOT EXISTS raw.interpreters_new (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    whence VARCHAR,
+    feature_flags BIGINT,
+    own_gil BOOLEAN,
+    own_obmalloc BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.interpreters_delete (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    whence VARCHAR,
+    feature_flags BIGINT,
+    own_gil BOOLEAN,
+    own_obmalloc BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.interpreters_swap (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    interp BIGINT,
+    thread_old BIGINT,
+    interp_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.interpreters_running_main (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    thread BIGINT,
+    thread_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.interpreters_extensions (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    name VARCHAR,
+    op VARCHAR,
+    thread BIGINT,
+    interp BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.typeobject_version (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    type VARCHAR,
+    version BIGINT,
+    version_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.typeobject_cache_read (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    index BIGINT,
+    type VARCHAR,
+    name VARCHAR,
+    value BIGINT,
+    path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.typeobject_cache_store (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    index BIGINT,
+    addr BIGINT,
+    version BIGINT,
+    name VARCHAR,
+    value BIGINT,
+    version_old BIGINT,
+    name_old VARCHAR,
+    value_old BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.funcobject_version (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    interp BIGINT,
+    func VARCHAR,
+    version BIGINT,
+    version_old BIGINT,
+    counter VARCHAR
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -1006,6 +1106,15 @@ CREATE OR REPLACE VIEW main.gc_end AS SELECT run_id, seq, ts, tid, 'gc.end' AS k
 CREATE OR REPLACE VIEW main.ceval_gil_take AS SELECT run_id, seq, ts, tid, 'ceval_gil.take' AS kind, thread, switched, switch_number FROM raw.ceval_gil_take;
 CREATE OR REPLACE VIEW main.ceval_gil_drop AS SELECT run_id, seq, ts, tid, 'ceval_gil.drop' AS kind, thread, final FROM raw.ceval_gil_drop;
 CREATE OR REPLACE VIEW main.ceval_gil_drop_request AS SELECT run_id, seq, ts, tid, 'ceval_gil.drop_request' AS kind, thread, switch_number FROM raw.ceval_gil_drop_request;
+CREATE OR REPLACE VIEW main.interpreters_new AS SELECT run_id, seq, ts, tid, 'interpreters.new' AS kind, interp, whence, feature_flags, own_gil, own_obmalloc FROM raw.interpreters_new;
+CREATE OR REPLACE VIEW main.interpreters_delete AS SELECT run_id, seq, ts, tid, 'interpreters.delete' AS kind, interp, whence, feature_flags, own_gil, own_obmalloc FROM raw.interpreters_delete;
+CREATE OR REPLACE VIEW main.interpreters_swap AS SELECT run_id, seq, ts, tid, 'interpreters.swap' AS kind, thread, interp, thread_old, interp_old FROM raw.interpreters_swap;
+CREATE OR REPLACE VIEW main.interpreters_running_main AS SELECT run_id, seq, ts, tid, 'interpreters.running_main' AS kind, interp, thread, thread_old FROM raw.interpreters_running_main;
+CREATE OR REPLACE VIEW main.interpreters_extensions AS SELECT run_id, seq, ts, tid, 'interpreters.extensions' AS kind, name, op, thread, interp FROM raw.interpreters_extensions;
+CREATE OR REPLACE VIEW main.typeobject_version AS SELECT run_id, seq, ts, tid, 'typeobject.version' AS kind, interp, type, version, version_old FROM raw.typeobject_version;
+CREATE OR REPLACE VIEW main.typeobject_cache_read AS SELECT run_id, seq, ts, tid, 'typeobject.cache_read' AS kind, interp, index, type, name, value, path FROM raw.typeobject_cache_read;
+CREATE OR REPLACE VIEW main.typeobject_cache_store AS SELECT run_id, seq, ts, tid, 'typeobject.cache_store' AS kind, interp, index, addr, version, name, value, version_old, name_old, value_old FROM raw.typeobject_cache_store;
+CREATE OR REPLACE VIEW main.funcobject_version AS SELECT run_id, seq, ts, tid, 'funcobject.version' AS kind, interp, func, version, version_old, counter FROM raw.funcobject_version;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -1167,4 +1276,22 @@ SELECT * FROM main.ceval_gil_take
 UNION ALL BY NAME
 SELECT * FROM main.ceval_gil_drop
 UNION ALL BY NAME
-SELECT * FROM main.ceval_gil_drop_request;
+SELECT * FROM main.ceval_gil_drop_request
+UNION ALL BY NAME
+SELECT * FROM main.interpreters_new
+UNION ALL BY NAME
+SELECT * FROM main.interpreters_delete
+UNION ALL BY NAME
+SELECT * FROM main.interpreters_swap
+UNION ALL BY NAME
+SELECT * FROM main.interpreters_running_main
+UNION ALL BY NAME
+SELECT * FROM main.interpreters_extensions
+UNION ALL BY NAME
+SELECT * FROM main.typeobject_version
+UNION ALL BY NAME
+SELECT * FROM main.typeobject_cache_read
+UNION ALL BY NAME
+SELECT * FROM main.typeobject_cache_store
+UNION ALL BY NAME
+SELECT * FROM main.funcobject_version;

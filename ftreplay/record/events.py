@@ -702,6 +702,107 @@ class CevalGilDropRequest(Event, tag="ceval_gil.drop_request"):
     switch_number: int
 
 
+# -- interpreters.py: subinterpreters (PEP 684) ---------------------------------------------------------
+class InterpretersNew(Event, tag="interpreters.new"):
+    """PyInterpreterState_New with new_interpreter's config: its own GIL or the main one's, its
+    own obmalloc state or main's (Py_RTFLAGS_USE_MAIN_OBMALLOC)."""
+
+    interp: int
+    whence: str  # 'runtime', 'stdlib' (_interpreters.create), 'capi'
+    feature_flags: int  # Py_RTFLAGS_*
+    own_gil: bool
+    own_obmalloc: bool
+
+
+class InterpretersDelete(Event, tag="interpreters.delete"):
+    """PyInterpreterState_Delete (Py_EndInterpreter); the fields of its ``new`` again, for undo."""
+
+    interp: int
+    whence: str
+    feature_flags: int
+    own_gil: bool
+    own_obmalloc: bool
+
+
+class InterpretersSwap(Event, tag="interpreters.swap"):
+    """_PyThreadState_Swap on the event's OS thread: the thread state now current (0 = none)
+    and its interpreter, and the ones before."""
+
+    thread: int
+    interp: int
+    thread_old: int
+    interp_old: int
+
+
+class InterpretersRunningMain(Event, tag="interpreters.running_main"):
+    """_PyInterpreterState_SetRunningMain / UnsetRunningMain: the thread state running
+    ``__main__`` (0 = none)."""
+
+    interp: int
+    thread: int
+    thread_old: int
+
+
+class InterpretersExtensions(Event, tag="interpreters.extensions"):
+    """The single-phase-init extension cache during an interpreter's sys/builtins fix-up:
+    'lookup' / 'store' (under the cache's lock), and with the bug the shared main-interpreter
+    thread state's 'bind' / 'unbind' to the OS thread using it."""
+
+    name: str  # the module ('sys', 'builtins')
+    op: str
+    thread: int  # the thread state used
+    interp: int  # the interpreter being initialised
+
+
+# -- typeobject.py: the method cache and type versions -----------------------------------------------
+class TypeobjectVersion(Event, tag="typeobject.version"):
+    """tp_version_tag assigned (assign_version_tag) or invalidated to 0 (type_modified)."""
+
+    interp: int
+    type: str
+    version: int
+    version_old: int
+
+
+class TypeobjectCacheRead(Event, tag="typeobject.cache_read"):
+    """_PyType_Lookup's cache probe: 'hit', 'retry' (the entry's sequence changed: the reference
+    taken is dropped), 'miss' (version or name differ) or 'incref_failed' (slow path)."""
+
+    interp: int
+    index: int
+    type: str
+    name: str
+    value: int  # the obj returned (0 = none)
+    path: str
+
+
+class TypeobjectCacheStore(Event, tag="typeobject.cache_store"):
+    """A store into a cache entry (the fields after and before; one event per field store)."""
+
+    interp: int
+    index: int
+    addr: int  # the entry's sequence (_PySeqLock)
+    version: int
+    name: str
+    value: int
+    version_old: int
+    name_old: str
+    value_old: int
+
+
+# -- funcobject.py: function versions ---------------------------------------------------------------------
+class FuncobjectVersion(Event, tag="funcobject.version"):
+    """A code object's co_version or a function's func_version set, and from which counter
+    ('func_state.next_version'; with the bug also 'next_func_version'; 'cleared' / 'reset'
+    when a mutation clears it)."""
+
+    interp: int
+    func: str
+    version: int
+    version_old: int
+    counter: str
+
+
 # Append-only.  The position is the kind id used on the hot path.
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
@@ -785,6 +886,15 @@ KINDS: tuple[type[Event], ...] = (
     CevalGilTake,
     CevalGilDrop,
     CevalGilDropRequest,
+    InterpretersNew,
+    InterpretersDelete,
+    InterpretersSwap,
+    InterpretersRunningMain,
+    InterpretersExtensions,
+    TypeobjectVersion,
+    TypeobjectCacheRead,
+    TypeobjectCacheStore,
+    FuncobjectVersion,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -870,6 +980,15 @@ GC_END = 77
 CEVAL_GIL_TAKE = 78
 CEVAL_GIL_DROP = 79
 CEVAL_GIL_DROP_REQUEST = 80
+INTERPRETERS_NEW = 81
+INTERPRETERS_DELETE = 82
+INTERPRETERS_SWAP = 83
+INTERPRETERS_RUNNING_MAIN = 84
+INTERPRETERS_EXTENSIONS = 85
+TYPEOBJECT_VERSION = 86
+TYPEOBJECT_CACHE_READ = 87
+TYPEOBJECT_CACHE_STORE = 88
+FUNCOBJECT_VERSION = 89
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 
