@@ -302,6 +302,12 @@ def cmd_import(args) -> int:
     from .record.log import read_log
     from .record.store import Store
 
+    if os.path.isdir(args.file):  # a folder written by 'ftreplay export --format parquet'
+        from .commands.export import cmd_import_parquet
+
+        return cmd_import_parquet(args)
+    if args.run:
+        raise UsageError("--run selects runs of a Parquet folder; a .ftlog holds one run")
     reader = read_log(args.file)  # validates before the store is touched
     try:
         with Store.open(args.db, read_only=False) as store:
@@ -536,8 +542,14 @@ def build_parser() -> argparse.ArgumentParser:
     db(sp)
     sp.set_defaults(fn=cmd_verify)
 
-    sp = add("import", "store a .ftlog file (recovers every complete frame of a damaged or truncated log)")
-    sp.add_argument("file", metavar="FILE.ftlog")
+    sp = add("import", "store a .ftlog file (recovers every complete frame of a damaged or truncated log), "
+             "or the runs of a Parquet folder written by 'ftreplay export --format parquet'",
+             "examples:\n  ftreplay import recordings/mutex_counter-1.ftlog --db other.duckdb\n"
+             "  ftreplay import traces/ --db other.duckdb\n  ftreplay import traces/ --run gc_cycles-1\n"
+             "A Parquet run is imported by rebuilding its .ftlog (beside the store) from its events and\n"
+             "checkpoints and checking that it hashes to the exported hash; it keeps its run id when free.")
+    sp.add_argument("file", metavar="FILE.ftlog|DIR")
+    sp.add_argument("--run", action="append", metavar="RUN", help="only this run of a Parquet folder; repeatable")
     sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
     db(sp)
     sp.set_defaults(fn=cmd_import)

@@ -50,7 +50,11 @@ class StoreRows:
         self.con = con
         self.run_id = run_id
         self._sql: dict[int, str] = {}
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()}
         for kid, tag in enumerate(TAGS):
+            if view_name(tag) not in tables:
+                continue  # a store older than this kind has no rows of it
             table = "raw." + view_name(tag)
             if con.execute(f"SELECT 1 FROM {table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone() is None:
                 continue
