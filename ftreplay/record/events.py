@@ -110,6 +110,7 @@ class PystateNewThread(Event, tag="pystate.new_thread"):
     thread: int
     interp: int
     new: str  # initial state
+    process: int = 1  # the process creating it (pylifecycle.fork's child ids; 1 = the first)
 
 
 class PystateDeleteThread(Event, tag="pystate.delete_thread"):
@@ -804,6 +805,93 @@ class FuncobjectVersion(Event, tag="funcobject.version"):
 
 
 # Append-only.  The position is the kind id used on the hot path.
+
+
+# -- threadmodule.py / pystate.py / pylifecycle.py: thread lifecycle, fork, finalization -----------
+class ThreadHandle(Event, tag="thread.handle"):
+    """A ThreadHandle's state: '' (new) -> not_started -> starting -> running -> done."""
+
+    handle: int  # the handle's address
+    thread: int  # its ident (0 until running)
+    old: str
+    new: str
+    daemon: bool
+
+
+class ThreadMustExit(Event, tag="thread.must_exit"):
+    """thread_run found its thread state shut down by finalization: exit without binding it."""
+
+    thread: int
+
+
+class PystateShuttingDown(Event, tag="pystate.shutting_down"):
+    """_PyThreadState_SetShuttingDown by the finalizer (then UnparkAll on the state)."""
+
+    thread: int
+    old: str
+    new: str
+
+
+class PystateHang(Event, tag="pystate.hang"):
+    """_PyThreadState_HangThread: the thread found its state SHUTTING_DOWN and pauses forever."""
+
+    thread: int
+
+
+class PystateDeleteList(Event, tag="pystate.delete_list"):
+    """_PyThreadState_DeleteList: another thread's state deleted by the finalizer or the forked
+    child (it was removed by RemoveExcept)."""
+
+    thread: int
+    interp: int
+    phase_old: str
+
+
+class PylifecyclePhase(Event, tag="pylifecycle.phase"):
+    """A step of _Py_Finalize ('wait_threads' ... 'done')."""
+
+    phase: str
+    phase_old: str
+
+
+class PylifecycleFork(Event, tag="pylifecycle.fork"):
+    """fork() in the thread of the event: process ``child`` starts, with only this thread."""
+
+    child: int
+    thread: int
+
+
+class PylifecycleAfterForkChild(Event, tag="pylifecycle.after_fork_child"):
+    """PyOS_AfterFork_Child begins (the parking lot already reset): the first event of
+    ``process``; the other threads of ``parent`` do not exist in it."""
+
+    process: int
+    parent: int
+    thread: int
+
+
+class PylifecycleAfterForkParent(Event, tag="pylifecycle.after_fork_parent"):
+    """PyOS_AfterFork_Parent: the parent goes on; ``status`` is how the child ended."""
+
+    child: int
+    status: str
+
+
+class PylifecycleExit(Event, tag="pylifecycle.exit"):
+    """Process ``process`` (a forked child) exits; the state is its parent's again."""
+
+    process: int
+    status: str
+
+
+class PylifecycleReinitLock(Event, tag="pylifecycle.reinit_lock"):
+    """A runtime lock zeroed in the forked child (``mutex = (PyMutex){0}``)."""
+
+    mutex: int
+    bits_old: int
+    holder: Optional[int]
+
+
 KINDS: tuple[type[Event], ...] = (
     RunFailure,
     LockAcquire,
@@ -895,6 +983,17 @@ KINDS: tuple[type[Event], ...] = (
     TypeobjectCacheRead,
     TypeobjectCacheStore,
     FuncobjectVersion,
+    ThreadHandle,
+    ThreadMustExit,
+    PystateShuttingDown,
+    PystateHang,
+    PystateDeleteList,
+    PylifecyclePhase,
+    PylifecycleFork,
+    PylifecycleAfterForkChild,
+    PylifecycleAfterForkParent,
+    PylifecycleExit,
+    PylifecycleReinitLock,
 )
 
 # Kind ids for the hot path (a module global is the cheapest lookup).  A test checks
@@ -989,6 +1088,17 @@ TYPEOBJECT_VERSION = 86
 TYPEOBJECT_CACHE_READ = 87
 TYPEOBJECT_CACHE_STORE = 88
 FUNCOBJECT_VERSION = 89
+THREAD_HANDLE = 90
+THREAD_MUST_EXIT = 91
+PYSTATE_SHUTTING_DOWN = 92
+PYSTATE_HANG = 93
+PYSTATE_DELETE_LIST = 94
+PYLIFECYCLE_PHASE = 95
+PYLIFECYCLE_FORK = 96
+PYLIFECYCLE_AFTER_FORK_CHILD = 97
+PYLIFECYCLE_AFTER_FORK_PARENT = 98
+PYLIFECYCLE_EXIT = 99
+PYLIFECYCLE_REINIT_LOCK = 100
 
 AnyEvent = Union[KINDS]  # type: ignore[valid-type]
 
