@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE TABLE IF NOT EXISTS checkpoints (run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, state BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS ingest_journal (run_id VARCHAR PRIMARY KEY, started TIMESTAMP);
 CREATE TABLE IF NOT EXISTS thread_state_intervals (
     run_id VARCHAR NOT NULL,
     thread BIGINT,
@@ -239,7 +238,8 @@ CREATE TABLE IF NOT EXISTS raw.pystate_new_thread (
     tid BIGINT,
     thread BIGINT,
     interp BIGINT,
-    new VARCHAR
+    new VARCHAR,
+    process BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.pystate_delete_thread (
     run_id VARCHAR NOT NULL,
@@ -946,7 +946,9 @@ CREATE TABLE IF NOT EXISTS raw.interpreters_delete (
     whence VARCHAR,
     feature_flags BIGINT,
     own_gil BOOLEAN,
-    own_obmalloc BOOLEAN
+    own_obmalloc BOOLEAN,
+    wr_seq BIGINT,
+    rd_seq BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.interpreters_swap (
     run_id VARCHAR NOT NULL,
@@ -1025,6 +1027,99 @@ CREATE TABLE IF NOT EXISTS raw.funcobject_version (
     version_old BIGINT,
     counter VARCHAR
 );
+CREATE TABLE IF NOT EXISTS raw.thread_handle (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    handle BIGINT,
+    thread BIGINT,
+    old VARCHAR,
+    new VARCHAR,
+    daemon BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS raw.thread_must_exit (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_shutting_down (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    old VARCHAR,
+    new VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_hang (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pystate_delete_list (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    thread BIGINT,
+    interp BIGINT,
+    phase_old VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pylifecycle_phase (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    phase VARCHAR,
+    phase_old VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pylifecycle_fork (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    child BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pylifecycle_after_fork_child (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    process BIGINT,
+    parent BIGINT,
+    thread BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.pylifecycle_after_fork_parent (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    child BIGINT,
+    status VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pylifecycle_exit (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    process BIGINT,
+    status VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.pylifecycle_reinit_lock (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT,
+    ts BIGINT,
+    tid BIGINT,
+    mutex BIGINT,
+    bits_old BIGINT,
+    holder BIGINT
+);
 CREATE OR REPLACE VIEW main.run_failure AS SELECT run_id, seq, ts, tid, 'run.failure' AS kind, reason, message FROM raw.run_failure;
 CREATE OR REPLACE VIEW main.lock_acquire AS SELECT run_id, seq, ts, tid, 'lock.acquire' AS kind, mutex, via, bits_old, bits_new, wait_ns FROM raw.lock_acquire;
 CREATE OR REPLACE VIEW main.lock_release AS SELECT run_id, seq, ts, tid, 'lock.release' AS kind, mutex, via, handoff_to, bits_old, bits_new FROM raw.lock_release;
@@ -1036,7 +1131,7 @@ CREATE OR REPLACE VIEW main.parking_lot_wake AS SELECT run_id, seq, ts, tid, 'pa
 CREATE OR REPLACE VIEW main.pystate_attach AS SELECT run_id, seq, ts, tid, 'pystate.attach' AS kind, thread, old, new FROM raw.pystate_attach;
 CREATE OR REPLACE VIEW main.pystate_detach AS SELECT run_id, seq, ts, tid, 'pystate.detach' AS kind, thread, old, new FROM raw.pystate_detach;
 CREATE OR REPLACE VIEW main.pystate_suspend AS SELECT run_id, seq, ts, tid, 'pystate.suspend' AS kind, thread, old, new FROM raw.pystate_suspend;
-CREATE OR REPLACE VIEW main.pystate_new_thread AS SELECT run_id, seq, ts, tid, 'pystate.new_thread' AS kind, thread, interp, new FROM raw.pystate_new_thread;
+CREATE OR REPLACE VIEW main.pystate_new_thread AS SELECT run_id, seq, ts, tid, 'pystate.new_thread' AS kind, thread, interp, new, process FROM raw.pystate_new_thread;
 CREATE OR REPLACE VIEW main.pystate_delete_thread AS SELECT run_id, seq, ts, tid, 'pystate.delete_thread' AS kind, thread, interp FROM raw.pystate_delete_thread;
 CREATE OR REPLACE VIEW main.thread_start AS SELECT run_id, seq, ts, tid, 'thread.start' AS kind, thread FROM raw.thread_start;
 CREATE OR REPLACE VIEW main.thread_exit AS SELECT run_id, seq, ts, tid, 'thread.exit' AS kind, thread FROM raw.thread_exit;
@@ -1107,7 +1202,7 @@ CREATE OR REPLACE VIEW main.ceval_gil_take AS SELECT run_id, seq, ts, tid, 'ceva
 CREATE OR REPLACE VIEW main.ceval_gil_drop AS SELECT run_id, seq, ts, tid, 'ceval_gil.drop' AS kind, thread, final FROM raw.ceval_gil_drop;
 CREATE OR REPLACE VIEW main.ceval_gil_drop_request AS SELECT run_id, seq, ts, tid, 'ceval_gil.drop_request' AS kind, thread, switch_number FROM raw.ceval_gil_drop_request;
 CREATE OR REPLACE VIEW main.interpreters_new AS SELECT run_id, seq, ts, tid, 'interpreters.new' AS kind, interp, whence, feature_flags, own_gil, own_obmalloc FROM raw.interpreters_new;
-CREATE OR REPLACE VIEW main.interpreters_delete AS SELECT run_id, seq, ts, tid, 'interpreters.delete' AS kind, interp, whence, feature_flags, own_gil, own_obmalloc FROM raw.interpreters_delete;
+CREATE OR REPLACE VIEW main.interpreters_delete AS SELECT run_id, seq, ts, tid, 'interpreters.delete' AS kind, interp, whence, feature_flags, own_gil, own_obmalloc, wr_seq, rd_seq FROM raw.interpreters_delete;
 CREATE OR REPLACE VIEW main.interpreters_swap AS SELECT run_id, seq, ts, tid, 'interpreters.swap' AS kind, thread, interp, thread_old, interp_old FROM raw.interpreters_swap;
 CREATE OR REPLACE VIEW main.interpreters_running_main AS SELECT run_id, seq, ts, tid, 'interpreters.running_main' AS kind, interp, thread, thread_old FROM raw.interpreters_running_main;
 CREATE OR REPLACE VIEW main.interpreters_extensions AS SELECT run_id, seq, ts, tid, 'interpreters.extensions' AS kind, name, op, thread, interp FROM raw.interpreters_extensions;
@@ -1115,6 +1210,17 @@ CREATE OR REPLACE VIEW main.typeobject_version AS SELECT run_id, seq, ts, tid, '
 CREATE OR REPLACE VIEW main.typeobject_cache_read AS SELECT run_id, seq, ts, tid, 'typeobject.cache_read' AS kind, interp, index, type, name, value, path FROM raw.typeobject_cache_read;
 CREATE OR REPLACE VIEW main.typeobject_cache_store AS SELECT run_id, seq, ts, tid, 'typeobject.cache_store' AS kind, interp, index, addr, version, name, value, version_old, name_old, value_old FROM raw.typeobject_cache_store;
 CREATE OR REPLACE VIEW main.funcobject_version AS SELECT run_id, seq, ts, tid, 'funcobject.version' AS kind, interp, func, version, version_old, counter FROM raw.funcobject_version;
+CREATE OR REPLACE VIEW main.thread_handle AS SELECT run_id, seq, ts, tid, 'thread.handle' AS kind, handle, thread, old, new, daemon FROM raw.thread_handle;
+CREATE OR REPLACE VIEW main.thread_must_exit AS SELECT run_id, seq, ts, tid, 'thread.must_exit' AS kind, thread FROM raw.thread_must_exit;
+CREATE OR REPLACE VIEW main.pystate_shutting_down AS SELECT run_id, seq, ts, tid, 'pystate.shutting_down' AS kind, thread, old, new FROM raw.pystate_shutting_down;
+CREATE OR REPLACE VIEW main.pystate_hang AS SELECT run_id, seq, ts, tid, 'pystate.hang' AS kind, thread FROM raw.pystate_hang;
+CREATE OR REPLACE VIEW main.pystate_delete_list AS SELECT run_id, seq, ts, tid, 'pystate.delete_list' AS kind, thread, interp, phase_old FROM raw.pystate_delete_list;
+CREATE OR REPLACE VIEW main.pylifecycle_phase AS SELECT run_id, seq, ts, tid, 'pylifecycle.phase' AS kind, phase, phase_old FROM raw.pylifecycle_phase;
+CREATE OR REPLACE VIEW main.pylifecycle_fork AS SELECT run_id, seq, ts, tid, 'pylifecycle.fork' AS kind, child, thread FROM raw.pylifecycle_fork;
+CREATE OR REPLACE VIEW main.pylifecycle_after_fork_child AS SELECT run_id, seq, ts, tid, 'pylifecycle.after_fork_child' AS kind, process, parent, thread FROM raw.pylifecycle_after_fork_child;
+CREATE OR REPLACE VIEW main.pylifecycle_after_fork_parent AS SELECT run_id, seq, ts, tid, 'pylifecycle.after_fork_parent' AS kind, child, status FROM raw.pylifecycle_after_fork_parent;
+CREATE OR REPLACE VIEW main.pylifecycle_exit AS SELECT run_id, seq, ts, tid, 'pylifecycle.exit' AS kind, process, status FROM raw.pylifecycle_exit;
+CREATE OR REPLACE VIEW main.pylifecycle_reinit_lock AS SELECT run_id, seq, ts, tid, 'pylifecycle.reinit_lock' AS kind, mutex, bits_old, holder FROM raw.pylifecycle_reinit_lock;
 CREATE OR REPLACE VIEW main.events AS
 SELECT * FROM main.run_failure
 UNION ALL BY NAME
@@ -1294,4 +1400,26 @@ SELECT * FROM main.typeobject_cache_read
 UNION ALL BY NAME
 SELECT * FROM main.typeobject_cache_store
 UNION ALL BY NAME
-SELECT * FROM main.funcobject_version;
+SELECT * FROM main.funcobject_version
+UNION ALL BY NAME
+SELECT * FROM main.thread_handle
+UNION ALL BY NAME
+SELECT * FROM main.thread_must_exit
+UNION ALL BY NAME
+SELECT * FROM main.pystate_shutting_down
+UNION ALL BY NAME
+SELECT * FROM main.pystate_hang
+UNION ALL BY NAME
+SELECT * FROM main.pystate_delete_list
+UNION ALL BY NAME
+SELECT * FROM main.pylifecycle_phase
+UNION ALL BY NAME
+SELECT * FROM main.pylifecycle_fork
+UNION ALL BY NAME
+SELECT * FROM main.pylifecycle_after_fork_child
+UNION ALL BY NAME
+SELECT * FROM main.pylifecycle_after_fork_parent
+UNION ALL BY NAME
+SELECT * FROM main.pylifecycle_exit
+UNION ALL BY NAME
+SELECT * FROM main.pylifecycle_reinit_lock;

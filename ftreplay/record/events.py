@@ -716,13 +716,16 @@ class InterpretersNew(Event, tag="interpreters.new"):
 
 
 class InterpretersDelete(Event, tag="interpreters.delete"):
-    """PyInterpreterState_Delete (Py_EndInterpreter); the fields of its ``new`` again, for undo."""
+    """PyInterpreterState_Delete (Py_EndInterpreter); the fields of its ``new`` again and its
+    QSBR sequences, for undo."""
 
     interp: int
     whence: str
     feature_flags: int
     own_gil: bool
     own_obmalloc: bool
+    wr_seq: int = 1
+    rd_seq: int = 1
 
 
 class InterpretersSwap(Event, tag="interpreters.swap"):

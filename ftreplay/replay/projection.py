@@ -16,6 +16,10 @@ from .state import (
     CS_MUTEX,
     CS_MUTEX2,
     CS_TAG,
+    I_GIL,
+    I_OWN_GIL,
+    I_RD,
+    I_WR,
     O_GC_BITS,
     O_LOCAL,
     O_SHARED,
@@ -189,10 +193,13 @@ register("parking_lot.wake", _wake, _wake_undo)
 # -- thread states -------------------------------------------------------------------------------
 def _new_thread(st: State, e) -> None:
     st.threads[e.thread] = [e.new, "created", None]
+    if e.interp:
+        st.interp_of[e.thread] = e.interp
 
 
 def _new_thread_undo(st: State, e) -> None:
     del st.threads[e.thread]
+    st.interp_of.pop(e.thread, None)
 
 
 def _transition(st: State, e) -> None:
@@ -495,20 +502,33 @@ def _qsbr_seq_undo(st: State, e) -> None:
     st.qsbr_threads[e.thread][QT_SEQ] = e.qsbr_seq_old
 
 
+def _qsbr_of(st: State, e) -> tuple[list, int, int]:
+    """The interpreter QSBR state an event's thread works on: main's, or (PEP 684) that of the
+    subinterpreter it swapped into."""
+    i = st.on_interp.get(e.tid)
+    if i is None:
+        return st.qsbr, Q_WR, Q_RD
+    return st.interps[i], I_WR, I_RD
+
+
 def _qsbr_advance(st: State, e) -> None:
-    st.qsbr[Q_WR] = e.wr_seq
+    rec, wr, _ = _qsbr_of(st, e)
+    rec[wr] = e.wr_seq
 
 
 def _qsbr_advance_undo(st: State, e) -> None:
-    st.qsbr[Q_WR] = e.wr_seq_old
+    rec, wr, _ = _qsbr_of(st, e)
+    rec[wr] = e.wr_seq_old
 
 
 def _qsbr_poll(st: State, e) -> None:
-    st.qsbr[Q_RD] = e.rd_seq
+    rec, _, rd = _qsbr_of(st, e)
+    rec[rd] = e.rd_seq
 
 
 def _qsbr_poll_undo(st: State, e) -> None:
-    st.qsbr[Q_RD] = e.rd_seq_old
+    rec, _, rd = _qsbr_of(st, e)
+    rec[rd] = e.rd_seq_old
 
 
 register("qsbr.register", _qsbr_register, _qsbr_unregister)
@@ -724,17 +744,31 @@ register("gc.phase", _gc_phase, _gc_phase_undo)
 
 
 # -- the GIL (ceval_gil.py) ---------------------------------------------------------------------------
+def _set_gil_holder(st: State, thread: int, holder) -> None:
+    """The holder of the GIL ``thread`` uses: its subinterpreter's own GIL (PEP 684), else the
+    main interpreter's (``gil_holder``)."""
+    rec = st.interps.get(st.interp_of.get(thread, 0))
+    if rec is not None and rec[I_OWN_GIL]:
+        rec[I_GIL] = holder
+    else:
+        st.gil_holder = holder
+
+
 def _gil_take(st: State, e) -> None:
-    st.gil_holder = e.thread
+    _set_gil_holder(st, e.thread, e.thread)
 
 
 def _gil_drop(st: State, e) -> None:
-    st.gil_holder = None
+    _set_gil_holder(st, e.thread, None)
 
 
 def _gil_drop_undo(st: State, e) -> None:
-    st.gil_holder = e.thread
+    _set_gil_holder(st, e.thread, e.thread)
 
 
 register("ceval_gil.take", _gil_take, _gil_drop)
 register("ceval_gil.drop", _gil_drop, _gil_drop_undo)
+
+
+# Kinds projected in their own modules (they import register from here).
+from . import interpreters as _interpreters  # noqa: E402,F401

@@ -27,6 +27,12 @@ Q_WR, Q_RD = 0, 1
 QT_SLOT, QT_SEQ = 0, 1
 # page record: [heap tag name, bin, block_size, capacity, segment, used, xthread frees pending, qsbr goal]
 P_HEAP, P_BIN, P_BLOCK_SIZE, P_CAPACITY, P_SEGMENT, P_USED, P_XTHREAD, P_GOAL = range(8)
+# subinterpreter record (interps, id > 0): [whence, feature_flags, own_gil, own_obmalloc,
+#   the thread state running __main__ or None, the holder of its own GIL or None, its QSBR wr_seq, rd_seq]
+I_WHENCE, I_FLAGS, I_OWN_GIL, I_OWN_OBMALLOC, I_MAIN, I_GIL, I_WR, I_RD = range(8)
+# type cache entry (key interp << 12 | index): [version, name, value obj, sequence address]
+TC_VERSION, TC_NAME, TC_VALUE, TC_SEQ = range(4)
+MCACHE_SIZE_EXP = 12
 QSBR_INITIAL = 1
 
 
@@ -35,6 +41,7 @@ class State:
         "seq", "ts", "threads", "mutexes", "words", "recursive", "buckets", "guest", "labels", "failure",
         "objects", "brc", "eval_breaker", "critical_sections", "qsbr", "qsbr_threads", "pages", "segments",
         "delayed", "stw", "gc_phase", "gil_holder",
+        "interps", "interp_of", "on_interp", "type_cache",
     )
 
     def __init__(self) -> None:
@@ -60,6 +67,10 @@ class State:
         self.stw: dict[str, list] = {}  # scope -> [requester, countdown, world_stopped] while requested
         self.gc_phase = ""  # the collection's phase ('' = no collection running)
         self.gil_holder: Optional[int] = None  # the thread holding the GIL (GIL enabled only)
+        self.interps: dict[int, list] = {}  # subinterpreter id -> interpreter record (alive ones)
+        self.interp_of: dict[int, int] = {}  # tid -> interpreter, for thread states of subinterpreters
+        self.on_interp: dict[int, int] = {}  # OS thread -> the subinterpreter it last swapped into
+        self.type_cache: dict[int, list] = {}  # interp << 12 | index -> entry (entries ever written)
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -86,6 +97,17 @@ class State:
             "stw": {k: list(v) for k, v in self.stw.items()},
             "gc_phase": self.gc_phase,
             "gil_holder": self.gil_holder,
+            "interps": {k: list(v) for k, v in self.interps.items()},
+            "interp_of": dict(self.interp_of),
+            "on_interp": dict(self.on_interp),
+            "type_cache": {k: list(v) for k, v in self.type_cache.items()},
+            "handles": {k: list(v) for k, v in self.handles.items()},
+            "fin_phase": self.fin_phase,
+            "process": self.process,
+            "procs": {k: list(v) for k, v in self.procs.items()},
+            "thread_process": dict(self.thread_process),
+            "saved": dict(self.saved),
+            "exited": dict(self.exited),
         }
 
     @classmethod
@@ -114,6 +136,17 @@ class State:
         s.stw = {k: list(v) for k, v in d.get("stw", {}).items()}
         s.gc_phase = d.get("gc_phase", "")
         s.gil_holder = d.get("gil_holder")
+        s.interps = {int(k): list(v) for k, v in d.get("interps", {}).items()}
+        s.interp_of = {int(k): v for k, v in d.get("interp_of", {}).items()}
+        s.on_interp = {int(k): v for k, v in d.get("on_interp", {}).items()}
+        s.type_cache = {int(k): list(v) for k, v in d.get("type_cache", {}).items()}
+        s.handles = {int(k): list(v) for k, v in d.get("handles", {}).items()}
+        s.fin_phase = d.get("fin_phase", "")
+        s.process = d.get("process", 1)
+        s.procs = {int(k): list(v) for k, v in d.get("procs", {}).items()}
+        s.thread_process = {int(k): v for k, v in d.get("thread_process", {}).items()}
+        s.saved = {int(k): v for k, v in d.get("saved", {}).items()}
+        s.exited = {int(k): v for k, v in d.get("exited", {}).items()}
         return s
 
     def copy(self) -> "State":

@@ -60,6 +60,41 @@ BUGS: dict[str, Bug] = {
             "thread's eval_breaker, so a finalizer's RESUME re-instruments its code forever.",
             reason="livelock",
         ),
+        Bug(
+            "tstate_clear_wrong_interp",
+            "subinterp_clear_from_main",
+            "gh-112723 (#112776)",
+            "_interpreters.create swaps back to the caller's thread state before PyThreadState_Clear of the new "
+            "interpreter's initial one, so its objects are destroyed under the caller's interpreter: a block of "
+            "the subinterpreter's obmalloc state is freed into the main interpreter's.",
+            reason="crash",
+        ),
+        Bug(
+            "subinterp_shared_sys_init",
+            "twin_isolated_subinterp_init",
+            "gh-105699 (#106974)",
+            "Isolated subinterpreters fix up sys/builtins through a dict owned by the main interpreter, switching "
+            "to it through one shared detached main thread state; two initialising interpreters bind it to two "
+            "OS threads at once.",
+            reason="invariant",
+        ),
+        Bug(
+            "two_func_version_counters",
+            "func_version_collision",
+            "gh-116916 (#116918)",
+            "Code objects take versions from interp->next_func_version while re-versioned functions take "
+            "func_state.next_version; both start at 1, so a function gets the version of an unrelated one and "
+            "a call site specialised for that one runs the wrong code.",
+            reason="assertion",
+        ),
+        Bug(
+            "type_cache_no_seqlock",
+            "type_cache_torn_entry",
+            "gh-113743 (#113930)",
+            "The type cache's entries are read and written without their sequence lock, so a lookup can take "
+            "version and name from one (type, name) and the value from the one a writer is storing.",
+            reason="assertion",
+        ),
     )
 }
 

@@ -382,6 +382,11 @@ class Obmalloc:
                                + (f" (first freed at seq {blk.freed_seq} by T{blk.freed_tid})" if blk else ""))
         page = blk.page
         seg = page.segment
+        ts = eng.cur.tstate
+        if ts is not None and seg.interp is not ts.interp:
+            from .interpreters import free_in_other_interp  # (interpreters -> pystate -> obmalloc)
+
+            free_in_other_interp(rt, blk, seg, ts)  # PEP 684: only the owning allocator state may free it
         local = seg.thread_id == eng.tid
         eng.point(GUEST_OP_NS if local else ATOMIC_RMW_NS)
         blk.live = False

@@ -19,6 +19,7 @@ from ..sim.engine import Engine
 from . import ceval_gil
 from . import object as pyobject
 from . import qsbr as _qsbr
+from . import interpreters, typeobject
 from .critical_section import CriticalSection, stack_record
 from .lock import OnceFlag, PyEvent, PyMutex, RawMutex, RecursiveMutex, RWMutex, SeqLock
 from .obmalloc import HEAP_NAMES, Obmalloc
@@ -282,6 +283,49 @@ class Runtime:
 
         interpreter_clear(self, self.engine.cur.tstate.interp)
 
+    # -- subinterpreters, types, functions (interpreters.py, typeobject.py, funcobject.py) -------
+    def new_interpreter(self, config: str = "isolated"):
+        """concurrent.interpreters.create(): a subinterpreter, created on this thread
+        ('isolated': its own GIL and obmalloc state; 'legacy': main's).  The handle has
+        exec(fn, *args), share(obj) / release(data), register_class, call_soon, close()."""
+        from .interpreters import Interpreter, InterpreterConfig, create
+
+        self.check_eval_breaker()
+        return Interpreter(self, create(self, InterpreterConfig.named(config)))
+
+    def new_type(self, name: str, bases: tuple = (), attrs: Optional[dict] = None):
+        """class name(*bases): a heap type of the current interpreter; ``attrs`` maps
+        attribute names to objects (the type holds references)."""
+        from .typeobject import PyType
+
+        self.check_eval_breaker()
+        return PyType(self, name, bases, attrs)
+
+    def type_lookup(self, tp, name: str):
+        """_PyType_LookupRef(tp, name) through the type cache: a new reference or None."""
+        from .typeobject import lookup
+
+        return lookup(self, tp, name)
+
+    def type_setattr(self, tp, name: str, value) -> None:
+        """type.__setattr__: invalidates tp's version (and its subclasses'), then stores."""
+        from .typeobject import setattr as type_setattr
+
+        type_setattr(self, tp, name, value)
+
+    def make_function(self, name: str, body: Callable, argcount: int, defaults: tuple = ()):
+        """def name(...): a code object (its version from func_state.next_version) and a
+        function carrying it; call it, or through ``rt.call_site()``."""
+        from .funcobject import make_function
+
+        return make_function(self, name, body, argcount, defaults)
+
+    def call_site(self, name: str = "call"):
+        """A CALL instruction that specialises on the callee's function version."""
+        from .funcobject import CallSite
+
+        return CallSite(self, name)
+
     def add_pending_call(self, fn: Callable[[], Any], main_only: bool = False) -> None:
         """Py_AddPendingCall / _PyEval_AddPendingCall: ``fn()`` runs at some thread's next
         eval-breaker check (only the main thread's with ``main_only``)."""
@@ -370,6 +414,8 @@ class Runtime:
         st.gc_phase = interp.gc.phase
         gil = interp.gil
         st.gil_holder = gil.last_holder.id if gil.locked and gil.last_holder is not None else None
+        interpreters.snapshot_into(self, st)  # subinterpreters, their thread states
+        typeobject.snapshot_into(self, st)  # type cache entries
         for stw in (self.pystate.stoptheworld, interp.stoptheworld):
             if stw.requested:
                 st.stw[stw.scope] = [stw.requester.id if stw.requester else 0, stw.thread_countdown,
