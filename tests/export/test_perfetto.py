@@ -137,3 +137,25 @@ def test_cli_export_perfetto(export_store, tmp_path):
                             "-o", str(out), *env_db], capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
     assert json.loads(out.read_text()) == trace  # untouched
+
+
+def test_a_forked_child_is_its_own_process(tmp_path):
+    from ftreplay.scenarios import all_scenarios
+
+    if "fork_child_inherits_cs" not in all_scenarios():
+        pytest.skip("no fork scenario in this tree")
+    import ftreplay.api as ft
+
+    db = tmp_path / "s.duckdb"
+    with ft.open(str(db), write=True) as store:
+        run = store.record("fork_child_inherits_cs", seed=1)
+    trace = _trace(db, run.run_id)
+    assert check_trace(trace) == []
+    evs = trace["traceEvents"]
+    procs = {e["pid"]: e["args"]["name"] for e in evs if e["ph"] == "M" and e["name"] == "process_name"}
+    assert procs[2].startswith("fork child 2 of 1")
+    first, last = _one(db, "SELECT (min(seq), max(seq)) FROM events WHERE run_id = ? AND kind IN "
+                           "('pylifecycle.after_fork_child', 'pylifecycle.exit')", run.run_id)
+    child = [e for e in evs if e["ph"] in "BX" and e["pid"] == 2]
+    assert child and all(first <= e["args"]["seq"] <= last for e in child)
+    assert any(e["pid"] == 1 and e["ph"] == "B" and e["args"]["seq"] > last for e in evs)  # the parent goes on
