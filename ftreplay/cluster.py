@@ -61,10 +61,12 @@ class DaskExecutor:
 
 
 @contextmanager
-def cluster_executor(address: str, jobs: int = 2, processes: bool = True) -> Iterator[DaskExecutor]:
+def cluster_executor(address: str, jobs: int = 2, processes: bool = True,
+                     connect_timeout: float = 10.0) -> Iterator[DaskExecutor]:
     """An executor on ``address`` ('local' or 'dask://HOST:PORT'), closed on exit.  A local
     cluster has ``jobs`` workers of one thread each (``processes=False``: threads of this
-    process, quicker to start, for tests)."""
+    process, quicker to start, for tests); a remote scheduler must answer within
+    ``connect_timeout`` seconds."""
     target = parse_address(address)
     if jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {jobs}")
@@ -79,7 +81,7 @@ def cluster_executor(address: str, jobs: int = 2, processes: bool = True) -> Ite
             client = distributed.Client(cluster)
         else:
             try:
-                client = distributed.Client(target, timeout="10s")
+                client = distributed.Client(target, timeout=connect_timeout)
             except (OSError, TimeoutError) as e:
                 raise UsageError(f"cannot reach the Dask scheduler at {address}: {str(e).splitlines()[0]}") from None
     except BaseException:
