@@ -411,6 +411,20 @@ def cmd_state(args) -> int:
         print("critical sections:")
         for c in out["critical_sections"]:
             print(f"  T{c['tid']:<3} " + " > ".join(e["mutex_name"] or e["mutex"] or "-" for e in c["stack"]))
+    if len(out["interpreters"]) > 1:
+        print("interpreters:")
+        for i in out["interpreters"]:
+            gil = "own GIL" if i["own_gil"] else "main's GIL"
+            holder = f" held by T{i['gil_holder']}" if i["gil_holder"] is not None else ""
+            main = f"T{i['main_thread']}" if i["main_thread"] is not None else "-"
+            alloc = "own obmalloc" if i["own_obmalloc"] else "main's obmalloc"
+            ts = ", ".join(f"T{t}" for t in i["threads"]) or "-"
+            print(f"  interp {i['id']:<3} __main__ {main:<5} {gil}{holder}, {alloc}; thread states {ts}")
+    if out["type_cache"]:
+        print("type cache:")
+        for c in out["type_cache"]:
+            print(f"  interp {c['interp']} [{c['index']:>4}] version {c['version']:<7} {c['name'] or '-':<12} "
+                  f"value obj {c['value'] or '-'}  sequence {c['sequence']}")
     if out["failure"]:
         f = out["failure"]
         print(f"failure at seq {f['seq']}: {f['reason']}: {f['message']}")

@@ -21,7 +21,10 @@ from ..errors import StoreError, UsageError
 from ..record.events import FIELDS, KIND_ID, KINDS, Event, view_name
 from ..record.store import Store
 from .projection import apply, undo
-from .state import State
+from .state import (
+    I_FLAGS, I_GIL, I_MAIN, I_OWN_GIL, I_OWN_OBMALLOC, I_WHENCE, MCACHE_SIZE_EXP, TC_NAME, TC_SEQ, TC_VALUE, TC_VERSION,
+    State,
+)
 
 BLOCK = 1024  # events fetched per query
 CACHE_BLOCKS = 64
@@ -244,7 +247,30 @@ def state_to_json(st: State, cursor: Optional[Cursor] = None) -> dict[str, Any]:
         ],
         "failure": None if st.failure is None else {
             "reason": st.failure[0], "message": st.failure[1], "seq": st.failure[2]},
+        "interpreters": interpreters_to_json(st),
+        "type_cache": [
+            {"interp": k >> MCACHE_SIZE_EXP, "index": k & ((1 << MCACHE_SIZE_EXP) - 1), "version": r[TC_VERSION],
+             "name": r[TC_NAME], "value": r[TC_VALUE],
+             "sequence": st.words.get(r[TC_SEQ], ["seqlock", 0])[1], "sequence_addr": hx(r[TC_SEQ])}
+            for k, r in sorted(st.type_cache.items())
+        ],
     }
+
+
+def interpreters_to_json(st: State) -> list[dict[str, Any]]:
+    """The main interpreter (its __main__ runs on thread 1) and the subinterpreters: which
+    thread state runs __main__, the holder of the GIL each uses (its own, or main's), the thread
+    states that belong to each."""
+    main_thread = 1 if st.threads.get(1, [None, "deleted"])[1] != "deleted" else None
+    out = [{"id": 0, "whence": "runtime", "feature_flags": None, "own_gil": True, "own_obmalloc": True,
+            "main_thread": main_thread, "gil_holder": st.gil_holder,
+            "threads": sorted(t for t, r in st.threads.items() if t not in st.interp_of and r[1] != "deleted")}]
+    for i, r in sorted(st.interps.items()):
+        out.append({"id": i, "whence": r[I_WHENCE], "feature_flags": r[I_FLAGS], "own_gil": r[I_OWN_GIL],
+                    "own_obmalloc": r[I_OWN_OBMALLOC], "main_thread": r[I_MAIN],
+                    "gil_holder": r[I_GIL] if r[I_OWN_GIL] else st.gil_holder,
+                    "threads": sorted(t for t, it in st.interp_of.items() if it == i and st.threads[t][1] != "deleted")})
+    return out
 
 
 def event_to_json(e: Event) -> dict[str, Any]:
