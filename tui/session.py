@@ -145,6 +145,16 @@ class Session:
         self.has_stw: bool = self._any(queries.STW_PAUSE_COUNT)
         self.has_gc: bool = self._any(gc_queries.GC_COLLECTION_COUNT)
         self.has_gil: bool = self._any(gc_queries.GIL_USED)
+        self.run["findings"] = self._findings()
+
+    def _findings(self):
+        """The run's stored ``ftreplay check`` findings (None: check never ran on this store)."""
+        from ftreplay.analysis.detectors import load_findings
+
+        try:
+            return load_findings(self.store, self.run_id)
+        except (StoreError, UsageError):
+            return None
 
     def _any(self, count_sql: str) -> bool:
         """Whether a count over the run is positive; False when the store predates the table

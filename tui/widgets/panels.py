@@ -4,7 +4,8 @@ A render function gets the projected State at the cursor and the run's row and r
 Rich renderable; the Inspector widget shows one bordered panel per entry, in order.  Add a
 panel by appending to ``PANELS``.  This file holds the thread and lock panels; the object
 panels live in ``object_panels``, QSBR and the heaps in ``heap_panels``, stop-the-world in
-``stw_panels``, the collector and the GIL in ``gc_panels``.
+``stw_panels``, the collector and the GIL in ``gc_panels``, subinterpreters and the type
+cache in ``interp_panels``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from ftreplay.replay.state import State
 from ftreplay.runtime.bugs import BUGS
 
 from .. import fmt
+from .findings_panel import render_findings
 from .gc_panels import render_gc
 from .heap_panels import render_heaps, render_qsbr
+from .interp_panels import render_interpreters
 from .object_panels import render_brc, render_critical_sections, render_objects
 from .panel_kit import Context, Focus, Panel
 from .panel_kit import table as _table
@@ -179,8 +182,11 @@ PANELS: list[Panel] = [
     Panel("brc", "BRC queues & eval breaker", render_brc),
     Panel("qsbr", "QSBR", render_qsbr),
     Panel("heaps", "Heaps", render_heaps),
+    Panel("interpreters", "Interpreters & type cache", render_interpreters),
+    Panel("findings", "Findings", render_findings),
 ]
 
 __all__ = ["PANELS", "Panel", "Focus", "Context", "render_gc", "render_failure", "render_threads", "render_locks", "render_guest",
            "render_objects", "render_brc", "render_critical_sections", "render_qsbr", "render_heaps", "render_stw",
+           "render_interpreters",
            "wait_for_cycle"]
