@@ -75,7 +75,7 @@ def cluster_executor(address: str, jobs: int = 2, processes: bool = True,
     try:
         if target == "local":
             cluster = distributed.LocalCluster(
-                n_workers=jobs, threads_per_worker=1, processes=processes, dashboard_address=None,
+                n_workers=jobs, threads_per_worker=1, processes=processes, dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
             client = distributed.Client(cluster)
