@@ -13,6 +13,8 @@ The store (made once per session) holds:
 - ``gc``       gc_cycles, 2 threads x 12 cycles, a finalizer every 5th (one collection: the final
                gc.collect())
 - ``gil``      gil_switch (the GIL build: drop requests, forced switches)
+- ``interp``   twin_isolated_subinterp_init, one round (the GIL build: two isolated subinterpreters with
+               their own GILs, created and run by two threads; type cache untouched)
 
 Tests open it read-only through ``tui.app.make_app`` (what ``ftreplay tui`` runs) and read
 what the screen shows with ``screen_text``.
@@ -62,6 +64,7 @@ RUNS = {
     "stw": ("stw_storm", "random", 1, {}, []),
     "gc": ("gc_cycles", "random", 1, {"threads": "2", "cycles": "12", "finalizers": "5"}, []),
     "gil": ("gil_switch", "random", 1, {}, []),
+    "interp": ("twin_isolated_subinterp_init", "random", 1, {"rounds": "1", "work_ms": "6"}, []),
 }
 
 

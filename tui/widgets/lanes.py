@@ -76,6 +76,7 @@ class ThreadLanes(Widget):
         self.ts = 0
         self.threads: dict[int, tuple[str, bool]] = {}  # tid -> (state the gutter shows, parked)
         self.stw = ""  # the pause at the cursor: 'stopped', 'requested' or ''
+        self.interp_of: dict[int, int] = {}  # tid -> subinterpreter (thread states of subinterpreters)
         self.data: Optional[LaneData] = None
         self._zoom = {"seq": 1, "time": nice_at_least(session.end_ts / max(session.total, 1))}
         # What the picture shows: a grid and the cursor position on it.  It moves only when
@@ -105,6 +106,7 @@ class ThreadLanes(Widget):
             self.threads = {t: ("exited" if v[1] in ("exited", "deleted") else v[0], v[2] is not None)
                             for t, v in state.threads.items()}
             pauses = state.stw.values()
+            self.interp_of = state.interp_of
             self.stw = "stopped" if any(p[2] for p in pauses) else ("requested" if pauses else "")
         if tid in self.session.threads:
             i = self.session.threads.index(tid)
@@ -272,7 +274,14 @@ class ThreadLanes(Widget):
             key, label = ("parked_attached" if state == "attached" else "parked"), "parked"
         else:
             key, label = state, state or "—"
-        line.append(f"{label[:GUTTER - 7]:<{GUTTER - 7}}", style=fmt.STATE_STYLE.get(key, "dim"))
+        interp = self.interp_of.get(tid)
+        if interp is not None:  # a thread state of a subinterpreter: its interpreter first
+            tag = f"i{interp} "
+            line.append(tag, style="bold magenta")
+            label = label[:GUTTER - 7 - len(tag)]
+            line.append(f"{label:<{GUTTER - 7 - len(tag)}}", style=fmt.STATE_STYLE.get(key, "dim"))
+        else:
+            line.append(f"{label[:GUTTER - 7]:<{GUTTER - 7}}", style=fmt.STATE_STYLE.get(key, "dim"))
         line.append("│ ", style="bright_black")
         return line
 
