@@ -2,7 +2,8 @@
 with cross-thread refcounts, shared lists read without locks, allocation, QSBR).
 
 - simulate_events_per_s: the model and scheduler with a null sink (rows built, nothing encoded)
-- record_events_per_s: simulate + encode + write the log + ingest into a fresh store, end to end
+- record_events_per_s: simulate + encode + write the log + store it in a new store, end to end
+  (what 'ftreplay record' does: the store is written while the run is simulated)
 - record_overhead_ratio: record time / simulate time, measured in the same process
 - ingest_events_per_s: reading the log and inserting it into a fresh store
 - bytes_per_event: the store file's size / events
@@ -21,7 +22,8 @@ import tempfile
 import time
 from typing import Any
 
-from .record.log import FileSink, NullSink, read_log
+from .record.log import NullSink, read_log
+from .record.recording import record_into
 from .record.session import execute, make_meta
 from .record.store import Store
 
@@ -44,12 +46,9 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         log = os.path.join(tmp, "bench.ftlog")
         t_sim, sim = _timed(lambda: execute(meta, NullSink()))
 
-        def record() -> int:
-            res = execute(meta, FileSink(log))
-            reader = read_log(log)
+        def record() -> int:  # what 'ftreplay record' does, into a new store
             with Store.open(os.path.join(tmp, "record.duckdb"), read_only=False) as store:
-                store.ingest(reader, "bench", log)
-            reader.close()
+                res = record_into(store, meta, "bench", log)
             return res.end.events
 
         t_rec, events = _timed(record)

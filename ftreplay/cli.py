@@ -48,6 +48,10 @@ class Progress:
         self.t0 = time.perf_counter()
         self.shown = False
 
+    def start(self) -> None:
+        """Count time from now (a stage that begins after the bar was made)."""
+        self.t0 = time.perf_counter()
+
     def __call__(self, n: int) -> None:
         if not self.enabled:
             return
@@ -108,8 +112,8 @@ def cmd_bugs(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from .record.log import FileSink, read_log
-    from .record.session import execute, make_meta
+    from .record.recording import record_into
+    from .record.session import make_meta
     from .record.store import Store
     from .sim import schedule as schedule_text
 
@@ -133,22 +137,13 @@ def cmd_record(args) -> int:
         log_path = args.log or os.path.join(log_dir, run_id + ".ftlog")
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         prog = Progress(f"recording {meta.scenario}", not args.json)
-        sink = FileSink(log_path)  # created here (never an existing file): ours to remove on error
+        store_prog = Progress("storing", not args.json)
         try:
-            result = execute(meta, sink, schedule=decisions, progress=prog)
+            result = record_into(store, meta, run_id, log_path, schedule=decisions, progress=prog,
+                                 store_progress=store_prog)
+        finally:
             prog.done()
-            reader = read_log(log_path)
-            try:
-                ingest_prog = Progress("storing", not args.json)
-                store.ingest(reader, run_id, log_path, progress=ingest_prog)
-                ingest_prog.done()
-            finally:
-                reader.close()
-        except BaseException:
-            sink.close()
-            prog.done()
-            os.unlink(log_path)
-            raise
+            store_prog.done()
     end = result.end
     summary = {
         "run_id": run_id,

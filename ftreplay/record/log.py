@@ -132,7 +132,6 @@ class FrameWriter:
         self._hash = hashlib.sha256()
         self.bytes_written = 0
         self.frames = 0
-        self.on_events = None  # called with each EVENTS payload once written (streaming ingest)
 
     def _emit(self, data: bytes | bytearray) -> None:
         self._write(data)
@@ -153,8 +152,6 @@ class FrameWriter:
         body.release()
         self._emit(buf)
         self.frames += 1
-        if frame_type == FRAME_EVENTS and self.on_events is not None:
-            self.on_events(payload)
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()

@@ -148,6 +148,10 @@ def kind_columns(kind_id: int) -> list[tuple[str, str]]:
 
 def ddl() -> str:
     """The store's DDL, generated from the event union (also written to schemas/)."""
+    return "\n".join(_tables_ddl() + view_ddl()) + "\n"
+
+
+def _tables_ddl() -> list[str]:
     out = [
         "CREATE TABLE IF NOT EXISTS ftreplay_meta (key VARCHAR PRIMARY KEY, value VARCHAR);",
         "CREATE TABLE IF NOT EXISTS runs (\n    "
@@ -169,8 +173,7 @@ def ddl() -> str:
     for i, tag in enumerate(TAGS):
         cols = ",\n    ".join(f"{n} {t}" for n, t in [("run_id", "VARCHAR NOT NULL")] + kind_columns(i))
         out.append(f"CREATE TABLE IF NOT EXISTS raw.{view_name(tag)} (\n    {cols}\n);")
-    out.extend(view_ddl())
-    return "\n".join(out) + "\n"
+    return out
 
 
 def view_ddl() -> list[str]:
@@ -560,21 +563,22 @@ class Store:
             had = {r[0] for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
             ).fetchall()}
-            for stmt in ddl().split(";\n"):
-                if stmt.strip():
-                    con.execute(stmt)
+            existing: dict[str, set[str]] = {}
+            for table, column in con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw'"
+            ).fetchall():
+                existing.setdefault(table, set()).add(column)
+            con.execute("\n".join(_tables_ddl()))  # CREATE ... IF NOT EXISTS, in one call
             # Append-only evolution: add any column a newer union has gained.
             for i, tag in enumerate(TAGS):
                 table = view_name(tag)
-                have = {r[0] for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
-                    [table],
-                ).fetchall()}
+                have = existing.get(table)
+                if have is None:
+                    continue  # just created from this version's DDL
                 for name, typ in kind_columns(i):
                     if name not in have:
                         con.execute(f'ALTER TABLE raw.{table} ADD COLUMN "{name}" {typ}')
-            for stmt in view_ddl():
-                con.execute(stmt)
+            con.execute("\n".join(view_ddl()))  # after the columns: a view lists every one
             self._backfill_derived([t for t, _ in DERIVED_TABLES if t not in had])
             con.execute(
                 "INSERT OR REPLACE INTO ftreplay_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
