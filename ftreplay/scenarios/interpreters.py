@@ -112,7 +112,7 @@ def type_cache_torn_entry(rt, readers: int = 2, rounds: int = 30):
         for k in range(rounds):
             v = rt.type_lookup(A, "x")
             assert v is ax, (f"type-cache hit for (A, 'x') at slot {index} returned "
-                             f"{v.name if v is not None else None!r}, the MRO says 'A.x' (a torn entry)")
+                             f"{v.name if v is not None else 'NULL'}, the MRO says 'A.x' (a torn entry)")
             v.decref()
 
     def writer():
