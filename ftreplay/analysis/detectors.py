@@ -13,6 +13,9 @@
                     -> everyone at the restart) and the GIL (drop -> take).  Two accesses
                     to one field by different threads, at least one a store, unordered
                     by those edges, are a race.
+                    The log holds no event for an atomic load that finds a PyEvent or
+                    once flag already set (the waiter's fast path), so that ordering is not
+                    seen: a field published only through such a check can be reported.
     lost_wait       a thread parked without a timeout and never woken by the run's end;
                     an earlier unpark of the same address that found nobody waiting is
                     named (a wake-up that came too early).

@@ -172,6 +172,7 @@ def render_failure(st: State, run: dict[str, Any]) -> RenderableType:
 
 PANELS: list[Panel] = [
     Panel("failure", "Failure", render_failure),
+    Panel("findings", "Findings", render_findings),
     Panel("threads", "Threads", render_threads),
     Panel("stw", "Stop-the-world", render_stw),
     Panel("gc", "GC", render_gc, context=True),
@@ -183,7 +184,6 @@ PANELS: list[Panel] = [
     Panel("qsbr", "QSBR", render_qsbr),
     Panel("heaps", "Heaps", render_heaps),
     Panel("interpreters", "Interpreters & type cache", render_interpreters),
-    Panel("findings", "Findings", render_findings),
 ]
 
 __all__ = ["PANELS", "Panel", "Focus", "Context", "render_gc", "render_failure", "render_threads", "render_locks", "render_guest",
