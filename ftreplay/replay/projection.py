@@ -681,36 +681,45 @@ register("obmalloc.abandon_delayed", _abandon_delayed, _abandon_delayed_undo)
 
 
 # -- stop-the-world (pystate.py) -------------------------------------------------------------------
+def _stw_key(st: State, e) -> str:
+    """'global', 'interp' (the main interpreter's pause) or 'interpN' (subinterpreter N's, whose
+    threads are the ones requesting and counting down its pause)."""
+    if e.scope != "interp":
+        return e.scope
+    i = st.on_interp.get(e.tid)
+    return f"interp{i}" if i else "interp"
+
+
 def _stw_request(st: State, e) -> None:
-    st.stw[e.scope] = [e.requester, e.countdown, False]
+    st.stw[_stw_key(st, e)] = [e.requester, e.countdown, False]
 
 
 def _stw_request_undo(st: State, e) -> None:
-    del st.stw[e.scope]
+    del st.stw[_stw_key(st, e)]
 
 
 def _stw_countdown(st: State, e) -> None:
-    st.stw[e.scope][1] = e.countdown
+    st.stw[_stw_key(st, e)][1] = e.countdown
 
 
 def _stw_countdown_undo(st: State, e) -> None:
-    st.stw[e.scope][1] = e.countdown_old
+    st.stw[_stw_key(st, e)][1] = e.countdown_old
 
 
 def _stw_stopped(st: State, e) -> None:
-    st.stw[e.scope][2] = True
+    st.stw[_stw_key(st, e)][2] = True
 
 
 def _stw_stopped_undo(st: State, e) -> None:
-    st.stw[e.scope][2] = False
+    st.stw[_stw_key(st, e)][2] = False
 
 
 def _stw_start(st: State, e) -> None:
-    del st.stw[e.scope]
+    del st.stw[_stw_key(st, e)]
 
 
 def _stw_start_undo(st: State, e) -> None:
-    st.stw[e.scope] = [e.requester, e.countdown, True]
+    st.stw[_stw_key(st, e)] = [e.requester, e.countdown, True]
 
 
 register("pystate.stw_request", _stw_request, _stw_request_undo)

@@ -541,3 +541,8 @@ def snapshot_into(rt, st) -> None:
     xs = rt.__dict__.get("interpreters_runtime")
     if xs is not None:
         st.on_interp.update(xs.on_interp)
+    for interp in ps.interpreters:
+        stw = interp.stoptheworld
+        if interp.id and stw.requested:  # a subinterpreter's pause (the main one's is 'interp')
+            st.stw[f"interp{interp.id}"] = [stw.requester.id if stw.requester else 0, stw.thread_countdown,
+                                            stw.world_stopped]

@@ -10,7 +10,8 @@ from . import scenario
     "subinterp_clear_from_main",
     "the main thread creates isolated subinterpreters (their own GIL and obmalloc state); a worker runs each "
     "one's __main__, shares an object with the main interpreter as cross-interpreter data, and the main thread "
-    "releases it through a pending call into the subinterpreter; another thread creates and closes legacy "
+    "releases it through a pending call into the subinterpreter (the worker registers the class inside a "
+    "stop-the-world pause of the subinterpreter alone); another thread creates and closes legacy "
     "interpreters (main's obmalloc) meanwhile; fails as a crash with --bug tstate_clear_wrong_interp",
     steps_hint=4000,
     bugs=("tstate_clear_wrong_interp",),
@@ -32,7 +33,8 @@ def subinterp_clear_from_main(rt, interps: int = 2, legacy: int = 2):
         released = rt.var(f"sub{interp.id}.released", 0)
 
         def sub_main():
-            interp.register_class("bytes", lambda o: o.size)
+            with rt.stopped_world():  # the subinterpreter's own pause: the main interpreter runs on
+                interp.register_class("bytes", lambda o: o.size)
             payload = rt.new_object("bytes", 64, name=f"sub{interp.id}.payload")
             box.store(interp.share(payload))  # the data holds a reference owned by this interpreter
             payload.decref()
