@@ -781,3 +781,4 @@ register("ceval_gil.drop", _gil_drop, _gil_drop_undo)
 
 # Kinds projected in their own modules (they import register from here).
 from . import interpreters as _interpreters  # noqa: E402,F401
+from . import lifecycle as _lifecycle  # noqa: E402,F401

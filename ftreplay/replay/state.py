@@ -34,6 +34,9 @@ I_WHENCE, I_FLAGS, I_OWN_GIL, I_OWN_OBMALLOC, I_MAIN, I_GIL, I_WR, I_RD = range(
 TC_VERSION, TC_NAME, TC_VALUE, TC_SEQ = range(4)
 MCACHE_SIZE_EXP = 12
 QSBR_INITIAL = 1
+# The fields of a State that belong to the run rather than to one process: a fork saves the
+# others (the process's sections) and the child's exit restores them (replay/lifecycle.py).
+GLOBAL_FIELDS = ("seq", "ts", "process", "procs", "thread_process", "saved", "exited", "failure")
 
 
 class State:
@@ -42,6 +45,7 @@ class State:
         "objects", "brc", "eval_breaker", "critical_sections", "qsbr", "qsbr_threads", "pages", "segments",
         "delayed", "stw", "gc_phase", "gil_holder",
         "interps", "interp_of", "on_interp", "type_cache",
+        "handles", "fin_phase", "process", "procs", "thread_process", "saved", "exited",
     )
 
     def __init__(self) -> None:
@@ -71,6 +75,14 @@ class State:
         self.interp_of: dict[int, int] = {}  # tid -> interpreter, for thread states of subinterpreters
         self.on_interp: dict[int, int] = {}  # OS thread -> the subinterpreter it last swapped into
         self.type_cache: dict[int, list] = {}  # interp << 12 | index -> entry (entries ever written)
+        # Thread lifecycle, fork and finalization (runtime/pylifecycle.py, replay/lifecycle.py).
+        self.handles: dict[int, list] = {}  # handle address -> [ident, state name, daemon]
+        self.fin_phase = ""  # the finalization phase of the running process ('' = none)
+        self.process = 1  # the process whose state this is (1 = the first one)
+        self.procs: dict[int, list] = {}  # child pid -> [parent pid, forking thread, 'running'|'exited']
+        self.thread_process: dict[int, int] = {}  # tid -> pid, threads created in a child process
+        self.saved: dict[int, dict] = {}  # pid -> its process sections while its child runs
+        self.exited: dict[int, dict] = {}  # pid -> final process sections of an exited child
 
     # -- plain form ----------------------------------------------------------------------
     def to_plain(self) -> dict[str, Any]:
@@ -148,6 +160,20 @@ class State:
         s.saved = {int(k): v for k, v in d.get("saved", {}).items()}
         s.exited = {int(k): v for k, v in d.get("exited", {}).items()}
         return s
+
+    def sections(self) -> dict[str, Any]:
+        """The per-process part of the state, in plain form."""
+        d = self.to_plain()
+        for k in GLOBAL_FIELDS:
+            d.pop(k, None)
+        return d
+
+    def load_sections(self, d: dict[str, Any]) -> None:
+        """Replace the per-process part with ``d`` (from ``sections``)."""
+        tmp = State.from_plain({**d, "seq": self.seq, "ts": self.ts})
+        for k in State.__slots__:
+            if k not in GLOBAL_FIELDS:
+                setattr(self, k, getattr(tmp, k))
 
     def copy(self) -> "State":
         return State.from_plain(self.to_plain())

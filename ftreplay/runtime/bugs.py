@@ -61,6 +61,51 @@ BUGS: dict[str, Bug] = {
             reason="livelock",
         ),
         Bug(
+            "fork_without_stw",
+            "fork_child_inherits_cs",
+            "gh-116522 (#116607, #117131)",
+            "PyOS_BeforeFork forks without stopping the world: a thread attached inside a critical section "
+            "keeps the object's ob_mutex locked in the child, where that thread does not exist, so the child's "
+            "next critical section on the object parks forever.",
+            reason="deadlock",
+        ),
+        Bug(
+            "fork_without_head_lock",
+            "fork_mid_handle_unlink",
+            "gh-116522 (#116607)",
+            "PyOS_BeforeFork does not hold HEAD_LOCK across fork: a thread with no thread state (exiting, "
+            "unlinking its handle under HEAD_LOCK) can be between the two stores of llist_remove, and the "
+            "child's _PyThread_AfterFork walks a half-removed list.",
+            reason="invariant",
+        ),
+        Bug(
+            "afterfork_handles_joinable",
+            "fork_join_dead_handle",
+            "gh-115035 (#115042)",
+            "The child does not mark the dead threads' handles done in PyOS_AfterFork_Child; only threading's "
+            "own after-fork hook does, later, so Python code that runs first (an earlier after-fork hook) and "
+            "joins such a handle waits for a thread that does not exist.",
+            reason="deadlock",
+        ),
+        Bug(
+            "start_thread_during_finalization",
+            "daemon_start_vs_finalize",
+            "gh-108987 (#109135); gh-104690 (#109056)",
+            "thread_run binds its thread state before checking whether it must exit, and DeleteList frees the "
+            "removed thread states at once (3.13): a thread first scheduled after finalization deleted its "
+            "state writes to freed memory.",
+            reason="use_after_free",
+        ),
+        Bug(
+            "drop_gil_finalizing_switch",
+            "daemon_exit_vs_finalize",
+            "gh-104341 (#105109)",
+            "A thread's last drop_gil (thread exit) passes its real thread state, so after releasing the GIL "
+            "it still reads the interpreter's drop request for FORCE_SWITCHING; the thread that took the GIL "
+            "may have finalized and freed the interpreter by then.",
+            reason="use_after_free",
+        ),
+        Bug(
             "tstate_clear_wrong_interp",
             "subinterp_clear_from_main",
             "gh-112723 (#112776)",

@@ -148,6 +148,10 @@ class Gil:
 def take_gil(rt, tstate) -> None:
     """take_gil: wait for the GIL, asking the holder to drop it after each interval."""
     gil = tstate.interp.gil
+    if tstate.state == 3:  # _PyThreadState_MustExit (SHUTTING_DOWN)
+        from .pylifecycle import hang_thread
+
+        hang_thread(rt, tstate)
     if not gil.enabled:
         return
     eng = rt.engine
@@ -162,6 +166,10 @@ def take_gil(rt, tstate) -> None:
                                   what="the GIL", holder=lambda: gil.last_holder.id if gil.last_holder else None)
         eng.point(ATOMIC_LOAD_NS)
         if res == _TIMEOUT and gil.locked and gil.switch_number == saved:
+            if tstate.state == 3:  # must exit: hang without asking the holder to drop it
+                from .pylifecycle import hang_thread
+
+                hang_thread(rt, tstate)
             holder = gil.last_holder
             if holder is not None:
                 rt.emit(CEVAL_GIL_DROP_REQUEST, holder.id, gil.switch_number)
@@ -193,6 +201,18 @@ def drop_gil(rt, tstate, final_release: bool = False) -> None:
     tstate.holds_gil = 0
     rt.emit(CEVAL_GIL_DROP, tstate.id, final_release)
     rt.parking_lot.unpark(gil.addr, lambda arg, has_more: None)  # COND_SIGNAL(gil->cond)
+    if not final_release and rt.bugs_on("drop_gil_finalizing_switch"):
+        # <= 3.12 read the interpreter's drop request after releasing the mutex (gh-104341).
+        eng.point(ATOMIC_LOAD_NS)
+        interp = tstate.interp
+        if interp.freed_seq is not None:
+            from ..sim.engine import GuestFailure
+
+            raise GuestFailure(
+                "use_after_free",
+                f"thread T{tstate.id} in drop_gil FORCE_SWITCHING read interp {interp.id}'s eval breaker "
+                f"(freed by PyInterpreterState_Delete at seq {interp.freed_seq}) [drop_gil_finalizing_switch]",
+            )
     if not final_release and tstate.eval_breaker & _PY_GIL_DROP_REQUEST_BIT:
         eng.point(ATOMIC_LOAD_NS)
         if gil.last_holder is tstate:

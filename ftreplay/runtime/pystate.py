@@ -122,6 +122,8 @@ class InterpreterState:
         self.id = interp_id
         self.threads: list[ThreadState] = []  # head first, like the C list
         self.finalizing = 0
+        self.finalizing_tstate: Optional[int] = None  # interp->_finalizing (pylifecycle.py)
+        self.freed_seq: Optional[int] = None  # PyInterpreterState_Delete ran (seq of the free)
         rt = runtime.rt
         self.brc = brc.BrcState(rt)  # interp->brc
         name = f"interp{interp_id}"
@@ -149,6 +151,8 @@ class RuntimeState:
         self.head_mutex = PyMutex(rt, rt.alloc(8, "runtime.interpreters.mutex"), "HEAD_LOCK")
         self.interpreters: list[InterpreterState] = []
         self.all_tstates: list[ThreadState] = []  # ever created, for snapshots
+        self.freed: dict[int, int] = {}  # tstate id -> seq: thread states freed (pylifecycle.py)
+        self.finalizing_tstate: Optional[int] = None  # _PyRuntime._finalizing
         self.next_unique_id = 1
         self.stoptheworld = StopTheWorldState(rt, "runtime", True)  # _PyRuntime.stoptheworld
         self.stoptheworld_mutex = RWMutex(rt, rt.alloc(8, "runtime.stoptheworld_mutex"), "stoptheworld_mutex")
@@ -184,7 +188,9 @@ class RuntimeState:
         rt.engine.point(ATOMIC_STORE_NS)
         interp.threads.insert(0, ts)
         self.all_tstates.append(ts)
-        rt.emit(PYSTATE_NEW_THREAD, ts.id, interp.id, STATE_NAMES[ts.state])
+        if rt.pid != 1:
+            rt.machine.thread_process[ts.id] = rt.pid
+        rt.emit(PYSTATE_NEW_THREAD, ts.id, interp.id, STATE_NAMES[ts.state], rt.pid)
         if version:
             ts.eval_breaker = version
             rt.emit(CEVAL_GIL_EVAL_BREAKER, ts.id, 0, "version", 0, version)
@@ -232,7 +238,8 @@ class RuntimeState:
         ts.phase = "deleted"
         rt.emit(PYSTATE_DELETE_THREAD, ts.id, ts.interp.id)
         self.head_unlock()
-        drop_gil(rt, ts, final_release=True)  # tstate_delete_common(release_gil=1)
+        # tstate_delete_common(release_gil=1); before gh-104341 it passed the real tstate.
+        drop_gil(rt, ts, final_release=not rt.bugs_on("drop_gil_finalizing_switch"))
         _qsbr.unregister(rt, ts.interp.qsbr, ts)
         ts.finalized = True
         ts.active = False
@@ -251,6 +258,10 @@ class RuntimeState:
             eng.point(ATOMIC_RMW_NS)  # tstate_try_attach: CAS DETACHED -> ATTACHED
             if ts.state == DETACHED:
                 break
+            if ts.state == SHUTTING_DOWN:
+                from .pylifecycle import hang_thread
+
+                hang_thread(rt, ts)  # the interpreter is finalizing: never run again
             if ts.state != SUSPENDED:
                 raise FatalError(f"thread state {ts.id} cannot attach from {STATE_NAMES[ts.state]}")
             # tstate_wait_attach: the world is stopped; park on the state until it restarts.

@@ -24,6 +24,7 @@ from .critical_section import CriticalSection, stack_record
 from .lock import OnceFlag, PyEvent, PyMutex, RawMutex, RecursiveMutex, RWMutex, SeqLock
 from .obmalloc import HEAP_NAMES, Obmalloc
 from .parking_lot import ParkingLot
+from .pylifecycle import Machine
 from .pystate import STATE_NAMES, RuntimeState
 from .threadmodule import ThreadModule
 
@@ -144,6 +145,15 @@ class Runtime:
         self.next_obj = 0  # the last obj id handed out (never reused)
         rec = getattr(emit, "__self__", None)
         self._rec = rec if hasattr(rec, "seq") else None
+        # Processes and finalization (pylifecycle.py); set before the first thread state.
+        self.machine = Machine()  # shared by the processes of the run
+        self.pid = 1
+        self.parent_pid = 0
+        self.fin_phase = ""  # the finalization phase ('' = not finalizing)
+        self.atexit: list[Callable[[], Any]] = []
+        self.at_fork: list[tuple] = []  # (before, after_in_parent, after_in_child)
+        self.hung: list[int] = []  # threads parked forever by _PyThreadState_HangThread
+        self._import_lock: Optional[PyMutex] = None
         self.obmalloc = Obmalloc(self)
         self.parking_lot = ParkingLot(self)
         self.pystate = RuntimeState(self)
@@ -370,6 +380,40 @@ class Runtime:
         """threading.Thread(target=fn, args=args).start(); returns an object with join()."""
         return self.threads.start(fn, args, name or f"thread-{len(self.threads.handles) + 1}", daemon)
 
+    # -- fork and finalization (pylifecycle.py) -------------------------------------------------
+    @property
+    def import_lock(self) -> PyMutex:
+        """The import lock (made on first use: PyOS_BeforeFork takes it)."""
+        if self._import_lock is None:
+            self._import_lock = PyMutex(self, self.alloc(8, "runtime.imports.lock"), "import lock")
+        return self._import_lock
+
+    def fork(self, child: Callable, *args: Any):
+        """os.fork(): ``child(child_rt, *args)`` runs as the child process, where only the
+        calling thread exists, on a copy of this process (``args`` are copied with it, so the
+        child uses its own copies).  Returns in the parent, after the child exited, an object
+        with ``pid`` and ``status``."""
+        from .pylifecycle import fork
+
+        return fork(self, child, args)
+
+    def register_at_fork(self, before: Optional[Callable] = None, after_in_parent: Optional[Callable] = None,
+                         after_in_child: Optional[Callable] = None) -> None:
+        """os.register_at_fork: ``before`` hooks run last-registered first, the others in order."""
+        self.at_fork.append((before, after_in_parent, after_in_child))
+
+    def atexit_register(self, fn: Callable[[], Any]) -> None:
+        """atexit.register: ``fn()`` runs during finalization, last registered first."""
+        self.atexit.append(fn)
+
+    def finalize(self) -> None:
+        """Py_FinalizeEx on the main thread: wait for non-daemon threads, pending calls, atexit,
+        stop the world, shut the other thread states down, delete them, free the
+        interpreter, exit.  Daemon threads hang when they next try to attach."""
+        from .pylifecycle import finalize
+
+        finalize(self)
+
     def work(self, ns: int) -> None:
         """Guest computation touching no shared state, as if on its own core: the thread is
         busy (not runnable) for ``ns`` of virtual time while the others go on."""
@@ -440,6 +484,14 @@ class Runtime:
                 st.buckets[b.index] = [[e.thread.tid, e.addr] for e in b.root]
         st.labels = dict(self.labels)
         st.failure = list(self.failure) if self.failure else None
+        st.handles = {h.addr: h.snapshot_record() for h in self.threads.all_handles}
+        st.fin_phase = self.fin_phase
+        m = self.machine
+        st.process = m.current
+        st.procs = {k: list(v) for k, v in m.procs.items()}
+        st.thread_process = dict(m.thread_process)
+        st.saved = dict(m.saved)
+        st.exited = dict(m.exited)
         return st
 
     # -- the main thread --------------------------------------------------------------------
@@ -451,4 +503,5 @@ class Runtime:
         ts.phase = "running"
         self.emit(THREAD_START, ts.id)
         fn(self, **kwargs)
-        self.threads.shutdown()
+        if not self.fin_phase:  # rt.finalize() already waited for them
+            self.threads.shutdown()

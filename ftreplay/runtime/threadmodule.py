@@ -8,6 +8,12 @@ ThreadHandle states: NOT_STARTED 1 -> STARTING 2 -> RUNNING 3 -> DONE 4.
             delete current (unlink under HEAD_LOCK); leave shutdown_handles;
             notify thread_is_exiting
     join:   wait thread_is_exiting (detaching); once(join_thread) -> DONE
+    fork:   in the child, every handle but the current thread's: DONE, once done, mutex 0,
+            thread_is_exiting set, unlinked from both lists (_PyThread_AfterFork)
+
+Every state change of a handle is a ``thread.handle`` event (old and new state names).  A
+thread whose tstate the finalizer already shut down exits from thread_run at once
+(``thread.must_exit``) without binding it (gh-108987).
 
 With ``--bug join_tstate_lock_race`` joins use the <= 3.12 design instead: the thread owns
 a ``_tstate_lock`` that the runtime releases when its thread state is deleted;
@@ -20,9 +26,11 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, Callable, Optional
 
-from ..record.events import THREAD_EXIT, THREAD_JOIN, THREAD_START
-from ..sim.clock import ATOMIC_LOAD_NS, THREAD_START_NS
+from ..record.events import THREAD_EXIT, THREAD_HANDLE, THREAD_JOIN, THREAD_MUST_EXIT, THREAD_START
+from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_STORE_NS, THREAD_START_NS
+from . import pylifecycle
 from .lock import OnceFlag, PyEvent, PyMutex
+from .pylifecycle import BUG_START_DURING_FIN
 
 BUG_JOIN_RACE = "join_tstate_lock_race"
 
@@ -32,6 +40,9 @@ class ThreadHandleState(IntEnum):
     STARTING = 2
     RUNNING = 3
     DONE = 4
+
+
+HANDLE_STATE_NAMES = {1: "not_started", 2: "starting", 3: "running", 4: "done"}
 
 
 class ThreadError(Exception):
@@ -49,11 +60,25 @@ class ThreadHandle:
         self.thread_is_exiting = PyEvent(rt, rt.alloc(8, f"{name}.thread_is_exiting"), f"{name}.thread_is_exiting")
         self.once = OnceFlag(rt, rt.alloc(8, f"{name}.once"), f"{name}.once")
         self.tstate = None
+        self.addr = self.mutex.addr  # the handle's identity in events (its first field)
+        self.unlinking = False  # between the two stores of llist_remove (HEAD_LOCK held)
+        rt.threads.all_handles.append(self)
+        rt.emit(THREAD_HANDLE, self.addr, 0, "", "not_started", daemon)
+
+    def _store_state(self, state: ThreadHandleState) -> None:
+        """``handle->state = state`` (under ``mutex``, or with no other thread alive)."""
+        old = self.state
+        self.state = state
+        self.rt.emit(THREAD_HANDLE, self.addr, self.ident, HANDLE_STATE_NAMES[old], HANDLE_STATE_NAMES[state],
+                     self.daemon)
 
     def _set_state(self, state: ThreadHandleState) -> None:
         self.mutex.lock()
-        self.state = state
+        self._store_state(state)
         self.mutex.unlock()
+
+    def snapshot_record(self) -> list:
+        return [self.ident, HANDLE_STATE_NAMES[self.state], self.daemon]
 
     def _join_thread(self) -> int:
         """join_thread: the OS-level join with the thread state released, then DONE."""
@@ -65,10 +90,22 @@ class ThreadHandle:
         rt.engine.point(ATOMIC_LOAD_NS)  # PyThread_join_thread: the thread has already exited
         if ts is not None:
             ps.attach(ts)  # Py_END_ALLOW_THREADS
-        self.mutex.lock()
-        self.state = ThreadHandleState.DONE
-        self.mutex.unlock()
+        self._set_state(ThreadHandleState.DONE)
         return 0
+
+    def _set_done(self) -> int:
+        """set_done (ThreadHandle_set_done, threading's _after_fork in the child): detach the
+        OS thread, notify, DONE."""
+        self.thread_is_exiting.notify()
+        self._set_state(ThreadHandleState.DONE)
+        return 0
+
+    def is_done(self) -> bool:
+        """_ThreadHandle.is_done: the event is set (and, since gh-137017, the OS thread joined)."""
+        if not self.thread_is_exiting.is_set():
+            return False
+        self.once.call_once(self._join_thread)
+        return True
 
     def join(self) -> None:
         rt = self.rt
@@ -88,6 +125,8 @@ class ThreadModule:
         self.rt = rt
         self.shutdown_handles: list[Any] = []
         self.handles: list[Any] = []  # _PyRuntime.threads.handles
+        self.all_handles: list[ThreadHandle] = []  # every handle this process made (snapshots)
+        self.at_fork_registered = False  # threading registers its _after_fork when imported
 
     def start(self, fn: Callable, args: tuple, name: str, daemon: bool):
         if self.rt.bugs_on(BUG_JOIN_RACE):
@@ -99,8 +138,11 @@ class ThreadModule:
         rt = self.rt
         ps = rt.pystate
         interp = ps.main_interp
-        if interp.finalizing:
+        if interp.finalizing_tstate is not None:  # _PyInterpreterState_GetFinalizing (gh-113964)
             raise ThreadError("can't create new thread at interpreter shutdown")
+        if not self.at_fork_registered:
+            self.at_fork_registered = True
+            rt.at_fork.append((None, None, self._after_fork_py))
         h = ThreadHandle(rt, name, daemon)
         ps.head_lock()
         self.handles.append(h)
@@ -111,7 +153,7 @@ class ThreadModule:
         if h.state != ThreadHandleState.NOT_STARTED:
             h.mutex.unlock()
             raise ThreadError("thread already started")
-        h.state = ThreadHandleState.STARTING
+        h._store_state(ThreadHandleState.STARTING)
         h.mutex.unlock()
         ts = ps.new_threadstate(interp)
         h.tstate = ts
@@ -122,7 +164,7 @@ class ThreadModule:
         h.thread_is_exiting.setter = sim.tid
         h.mutex.lock()
         h.ident = sim.tid
-        h.state = ThreadHandleState.RUNNING
+        h._store_state(ThreadHandleState.RUNNING)
         h.mutex.unlock()
         ready.notify()
         return h
@@ -133,17 +175,28 @@ class ThreadModule:
         while not ready.wait_timed(-1, False):  # PyEvent_Wait without a tstate: no detach
             pass
         me = rt.engine.cur
-        ps.bind(ts, me)
-        ps.attach(ts)
-        ts.phase = "running"
-        rt.emit(THREAD_START, ts.id)
-        fn(*args)
-        ts.phase = "exited"
-        rt.emit(THREAD_EXIT, ts.id)
-        ps.delete_current(ts)
+        if rt.bugs_on(BUG_START_DURING_FIN):
+            # <= 3.12: _PyThreadState_Bind before the must-exit test (gh-108987).
+            pylifecycle.check_tstate_alive(rt, ts, "_PyThreadState_Bind")
+            ps.bind(ts, me)
+        if pylifecycle.must_exit(rt, ts):
+            # Started just before finalization: the finalizer owns and clears the tstate.
+            rt.emit(THREAD_MUST_EXIT, ts.id)
+        else:
+            ps.bind(ts, me)
+            ps.attach(ts)  # hangs if the finalizer shut the tstate down meanwhile
+            ts.phase = "running"
+            rt.emit(THREAD_START, ts.id)
+            fn(*args)
+            ts.phase = "exited"
+            rt.emit(THREAD_EXIT, ts.id)
+            ps.delete_current(ts)
         ps.head_lock()
-        if h in self.shutdown_handles:
-            self.shutdown_handles.remove(h)
+        if h in self.shutdown_handles:  # remove_from_shutdown_handles: llist_remove
+            h.unlinking = True  # prev->next = next ...
+            rt.engine.point(ATOMIC_STORE_NS)
+            self.shutdown_handles.remove(h)  # ... next->prev = prev
+            h.unlinking = False
         ps.head_unlock()
         h.thread_is_exiting.notify()
 
@@ -161,6 +214,14 @@ class ThreadModule:
             h.join()
             if h in self.shutdown_handles:  # joined but not yet removed by its thread
                 self.shutdown_handles.remove(h)
+
+    def _after_fork_py(self) -> None:
+        """threading._after_fork in the child: every other thread's handle ``_set_done``
+        (a no-op once _PyThread_AfterFork has run)."""
+        me = self.rt.engine.tid
+        for h in list(self.all_handles):
+            if h.ident != me and h.state == ThreadHandleState.RUNNING:
+                h.once.call_once(h._set_done)
 
     # -- the <= 3.12 design (bug flag) -----------------------------------------------------
     def _start_legacy(self, fn: Callable, args: tuple, name: str, daemon: bool) -> "LegacyThread":
@@ -194,6 +255,43 @@ class ThreadModule:
         rt.emit(THREAD_EXIT, ts.id)
         ps.delete_current(ts)
         t.tstate_lock.unlock()  # the runtime releases the sentinel as the tstate dies
+
+
+def after_fork(rt, current: int) -> None:
+    """_PyThread_AfterFork(&runtime->threads) in the child, before any Python code runs: the
+    other threads do not exist, so their handles become DONE and unjoinable-by-waiting."""
+    from ..record.events import LOCK_WORD
+    from .lock import _Py_LOCKED, _Py_ONCE_INITIALIZED
+
+    mod = rt.threads
+    for lst, name in ((mod.handles, "runtime.threads.handles"), (mod.shutdown_handles, "shutdown_handles")):
+        for h in lst:
+            if getattr(h, "unlinking", False):
+                from ..sim.engine import GuestFailure
+
+                raise GuestFailure(
+                    "invariant",
+                    f"child process {rt.pid}: {name} corrupt at handle {h.name} @0x{h.addr:x} (prev.next ok, "
+                    f"next.prev stale): T{h.ident} was inside a HEAD_LOCK region at fork [fork_without_head_lock]",
+                )
+    for h in list(mod.handles):
+        if not isinstance(h, ThreadHandle) or h.ident == current:
+            continue
+        if h.state != ThreadHandleState.DONE:
+            h._store_state(ThreadHandleState.DONE)
+        if h.once.v != _Py_ONCE_INITIALIZED:
+            old = h.once.v
+            h.once.v = _Py_ONCE_INITIALIZED
+            rt.emit(LOCK_WORD, h.once.addr, "once", "after_fork", old, _Py_ONCE_INITIALIZED)
+        pylifecycle.reinit_lock(rt, h.mutex)
+        ev = h.thread_is_exiting
+        if ev.v != _Py_LOCKED:  # _PyEvent_Notify: nobody is parked (the lot was reset)
+            old = ev.v
+            ev.v = _Py_LOCKED
+            rt.emit(LOCK_WORD, ev.addr, "event", "notify", old, _Py_LOCKED)
+        mod.handles.remove(h)
+        if h in mod.shutdown_handles:
+            mod.shutdown_handles.remove(h)
 
 
 class LegacyThread:

@@ -71,6 +71,7 @@ def scenario(name: str, description: str, steps_hint: int = 2000, bugs: tuple[st
 def _load_builtins() -> None:
     from . import basic  # noqa: F401  (registers on import)
     from . import interpreters  # noqa: F401
+    from . import lifecycle  # noqa: F401
     from . import memory  # noqa: F401
     from . import objects  # noqa: F401
     from . import stw  # noqa: F401

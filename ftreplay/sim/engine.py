@@ -280,6 +280,17 @@ class Engine:
             self.hub.switch()
             raise GreenletExit
 
+    def adopt_failure(self, failure: Failure) -> None:
+        """End this run with a failure already recorded elsewhere (a nested engine's: a forked
+        child process).  Does not return inside a guest thread."""
+        if self.halted:
+            raise GreenletExit
+        self.failure = failure
+        self._halt()
+        if getcurrent() is not self.hub:
+            self.hub.switch()
+            raise GreenletExit
+
     def _deadlock(self) -> None:
         blocked = [t for t in self.order if t.state == ThreadRun.BLOCKED]
         self.fail("deadlock", describe_deadlock(blocked), tid=0)
