@@ -24,6 +24,8 @@ CASES = [
     ("event_notify", [], {}),
     ("join_race", [], {}),
     ("join_race", ["join_tstate_lock_race"], {}),
+    ("subinterp_clear_from_main", [], {"interps": "1", "legacy": "1"}),
+    ("type_cache_torn_entry", [], {"readers": "1", "rounds": "6"}),
 ]
 
 
