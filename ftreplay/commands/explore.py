@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+
+from ..errors import UsageError
 
 EPILOG = """examples:
   ftreplay explore join_race --bug join_tstate_lock_race --strategy pct --runs 10000 --until-failure
   ftreplay explore lockfree_read --bug free_delayed_without_qsbr --runs 2000 --jobs 2 --json
+  ftreplay explore lockfree_read --bug free_delayed_without_qsbr --runs 2000 --cluster local --jobs 2
+  ftreplay explore join_race --bug join_tstate_lock_race --runs 100000 --cluster dask://HOST:8786
   ftreplay explore lock_order --strategy dfs --preemptions 2 --runs 5000
   ftreplay explore mutex_counter --arg threads=2 --arg iterations=3 --runs 500 --store-sample 3
 
@@ -28,6 +33,10 @@ def register(add, db) -> None:
     sp.add_argument("--runs", type=int, default=1000, metavar="N", help="schedules to try (default 1000)")
     sp.add_argument("--first-seed", type=int, default=1, metavar="N", help="first seed (default 1)")
     sp.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    sp.add_argument("--cluster", metavar="ADDRESS",
+                    help="run seed batches on Dask: 'local' (a LocalCluster of --jobs worker processes) or "
+                    "dask://HOST:PORT (a running scheduler); same failing seeds and summary as without it; "
+                    "needs the 'cluster' extra")
     sp.add_argument("--until-failure", action="store_true", help="stop at the first failing seed")
     sp.add_argument("--bug", action="append", metavar="NAME", help="re-introduce a fixed race (see 'ftreplay bugs'); repeatable")
     sp.add_argument("--arg", action="append", metavar="NAME=VALUE", help="scenario argument; repeatable")
@@ -76,11 +85,21 @@ def cmd_explore(args) -> int:
         args=tuple(sorted(_kv(args.arg, "--arg").items())), knobs=tuple(sorted(knobs.items())),
         preemption_bound=args.preemptions,
     )
+    cluster = contextlib.nullcontext(None)
+    if args.cluster:
+        from ..cluster import cluster_executor
+        from ..explore import base_meta
+
+        base_meta(spec)  # a bad scenario, flag or knob fails before a cluster starts
+        if args.strategy == "dfs":
+            raise UsageError("--cluster does not apply to dfs (each schedule depends on the ones before it)")
+        cluster = cluster_executor(args.cluster, args.jobs)
     bar = _Bar(not args.json)
     try:
-        res = explore(spec, runs=args.runs, jobs=args.jobs, until_failure=args.until_failure, db=args.db,
-                      first_seed=args.first_seed, store_sample=args.store_sample, progress=bar,
-                      store_failures=args.store_failures)
+        with cluster as executor:
+            res = explore(spec, runs=args.runs, jobs=args.jobs, until_failure=args.until_failure, db=args.db,
+                          first_seed=args.first_seed, store_sample=args.store_sample, progress=bar,
+                          store_failures=args.store_failures, executor=executor)
     finally:
         bar.done()
     if args.json:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from ftreplay.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -17,11 +17,11 @@ def readme_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def query(db: Path, sql: str) -> list[dict]:
-    p = subprocess.run([sys.executable, "-m", "ftreplay", "query", sql, "--format", "json", "--db", str(db)],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)["rows"]
+def query(db: Path, capsys, sql: str) -> list[dict]:
+    """``ftreplay query SQL --format json`` (the command's own code, in this process)."""
+    capsys.readouterr()
+    assert main(["query", sql, "--format", "json", "--db", str(db)]) == 0
+    return json.loads(capsys.readouterr().out)["rows"]
 
 
 def test_readme_python_example(tmp_path, monkeypatch, capsys):
@@ -40,7 +40,7 @@ def test_readme_python_example(tmp_path, monkeypatch, capsys):
     db = tmp_path / "notebook.duckdb"
 
     # the same questions through the command line, asked of the raw event views
-    want = query(db, f"""
+    want = query(db, capsys, f"""
         SELECT coalesce((SELECT arg_max(label, seq) FROM run_label l WHERE l.run_id = a.run_id AND l.addr = a.mutex),
                         printf('0x%x', a.mutex)) AS mutex,
                count(*) AS n, count(*) FILTER (WHERE wait_ns > 0) AS waited, sum(wait_ns) AS wait_ns
@@ -48,7 +48,7 @@ def test_readme_python_example(tmp_path, monkeypatch, capsys):
     assert [(r["mutex"], r["n"], r["waited"], r["wait_ns"]) for r in want] == contended
     assert contended and contended[0][3] > 0
 
-    want = query(db, f"""
+    want = query(db, capsys, f"""
         SELECT p.tid, w.ts - p.ts AS parked_ns, w.result
         FROM (SELECT * FROM parking_lot_park WHERE run_id = '{run_id}' AND qlen > 0) p
         ASOF JOIN (SELECT * FROM parking_lot_wake WHERE run_id = '{run_id}' AND result <> 'again') w
@@ -56,14 +56,14 @@ def test_readme_python_example(tmp_path, monkeypatch, capsys):
         ORDER BY parked_ns DESC, p.seq LIMIT 5""")
     assert [(r["tid"], r["parked_ns"], r["result"]) for r in want] == [(t, ns_, res) for t, _, ns_, res in parks]
 
-    want = query(db, f"""
+    want = query(db, capsys, f"""
         SELECT n.type, count(DISTINCT o.obj) AS objects
         FROM (SELECT obj FROM object_incref WHERE run_id = '{run_id}' AND path = 'shared'
               UNION ALL SELECT obj FROM object_decref WHERE run_id = '{run_id}' AND path = 'shared') o
         JOIN object_new n ON n.run_id = '{run_id}' AND n.obj = o.obj GROUP BY n.type ORDER BY objects DESC, type""")
     assert [(r["type"], r["objects"]) for r in want] == [(t, n) for t, n, *_ in shared]
 
-    want = query(db, f"""
+    want = query(db, capsys, f"""
         SELECT s.ts - q.ts AS time_to_stop_ns, r.ts - s.ts AS pause_ns
         FROM pystate_stw_request q
         ASOF JOIN pystate_stop_the_world s ON s.run_id = q.run_id AND s.requester = q.requester AND s.seq > q.seq
@@ -72,7 +72,7 @@ def test_readme_python_example(tmp_path, monkeypatch, capsys):
     assert [(r["time_to_stop_ns"], r["pause_ns"]) for r in want] == [(a, b) for *_, a, b in pauses]
     assert len(pauses) >= 2
 
-    want = query(db, f"""
+    want = query(db, capsys, f"""
         WITH k AS (SELECT seq, kind FROM events WHERE run_id = '{run_id}'),
         s AS (SELECT min(seq) AS stop FROM k WHERE kind = 'pystate.stop_the_world')
         SELECT (SELECT min(seq) FROM k WHERE kind = 'pystate.stw_request') AS request, (SELECT stop FROM s) AS stop,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ftreplay.errors import UsageError
@@ -56,3 +58,23 @@ def test_unreachable_scheduler_is_one_clear_error():
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler"):
         with cluster_executor("dask://127.0.0.1:9", connect_timeout=0.5):
             pass
+
+
+def test_cli_cluster_local_matches_local(tmp_path, capsys):
+    from ftreplay.cli import main
+
+    def explore_json(*extra: str) -> dict:
+        capsys.readouterr()
+        argv = ["explore", "join_race", "--bug", "join_tstate_lock_race", "--strategy", "pct", "--first-seed", "6",
+                "--runs", "3", "--json", *extra]
+        assert main(argv) == 0
+        out = json.loads(capsys.readouterr().out)
+        return {k: v for k, v in out.items() if k not in ("seconds", "schedules_per_s", "db", "jobs", "run_id")}
+
+    local = explore_json("--db", str(tmp_path / "a" / "s.duckdb"))
+    cluster = explore_json("--cluster", "local", "--jobs", "2", "--db", str(tmp_path / "b" / "s.duckdb"))
+    assert local["failures"] == 2 and [f["seed"] for f in local["failing_runs"]] == [7, 8]
+    for summary in (local, cluster):
+        for f in summary["failing_runs"]:
+            f.pop("run_id")
+    assert cluster == local
