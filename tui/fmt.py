@@ -543,10 +543,90 @@ def _eval_breaker_explain(e: Any) -> str:
     return f"{who} {e.op} {bit} in {target}'s eval breaker."
 
 
+def _interp(i: int) -> str:
+    return "no interpreter" if i < 0 else f"interp {i}"
+
+
+def _interp_summary(k: str, e: Any, objs: Optional[dict[int, str]]) -> Optional[str]:
+    """The list line of a subinterpreter, type-cache or function-version event."""
+    if k == "interpreters.new":
+        gil = "own GIL" if e.own_gil else "main's GIL"
+        alloc = "own obmalloc" if e.own_obmalloc else "main's obmalloc"
+        return f"{_interp(e.interp)}  {e.whence}  {gil}, {alloc}"
+    if k == "interpreters.delete":
+        return _interp(e.interp)
+    if k == "interpreters.swap":
+        new = f"{tid(e.thread)} ({_interp(e.interp)})" if e.thread else "none"
+        old = f"{tid(e.thread_old)} ({_interp(e.interp_old)})" if e.thread_old else "none"
+        return f"{old} → {new}"
+    if k == "interpreters.running_main":
+        return f"{_interp(e.interp)}  __main__ {tid(e.thread_old) if e.thread_old else '-'} → " \
+               f"{tid(e.thread) if e.thread else '-'}"
+    if k == "interpreters.extensions":
+        return f"{e.name}  {e.op}  as {tid(e.thread)} for {_interp(e.interp)}"
+    if k == "typeobject.version":
+        return f"{e.type}  version {e.version_old} → {e.version}"
+    if k == "typeobject.cache_read":
+        got = f" → {obj(e.value, objs)}" if e.value else ""
+        return f"{e.type}.{e.name}  [{e.index}]  {e.path}{got}"
+    if k == "typeobject.cache_store":
+        return (f"[{e.index}]  ({e.version_old}, {e.name_old or '-'}, {obj(e.value_old, objs) if e.value_old else '-'})"
+                f" → ({e.version}, {e.name or '-'}, {obj(e.value, objs) if e.value else '-'})")
+    if k == "funcobject.version":
+        return f"{e.func}  version {e.version_old} → {e.version}  ({e.counter})"
+    return None
+
+
+def _interp_explain(k: str, e: Any, objs: Optional[dict[int, str]]) -> Optional[str]:
+    """What a subinterpreter, type-cache or function-version event means."""
+    who = tid(e.tid)
+    if k == "interpreters.new":
+        return (f"{who} created {_interp(e.interp)} ({e.whence}) with "
+                f"{'its own GIL' if e.own_gil else 'the main GIL'} and "
+                f"{'its own obmalloc state' if e.own_obmalloc else 'the main obmalloc state'}.")
+    if k == "interpreters.delete":
+        return f"{who} deleted {_interp(e.interp)} (Py_EndInterpreter)."
+    if k == "interpreters.swap":
+        if not e.thread:
+            return f"{who} swapped its thread state {tid(e.thread_old)} out: no thread state is current."
+        return (f"{who} swapped in thread state {tid(e.thread)} of {_interp(e.interp)}: it now runs in that "
+                f"interpreter (and under the GIL that interpreter uses).")
+    if k == "interpreters.running_main":
+        if e.thread:
+            return f"{tid(e.thread)} now runs __main__ of {_interp(e.interp)}."
+        return f"{tid(e.thread_old)} no longer runs __main__ of {_interp(e.interp)}."
+    if k == "interpreters.extensions":
+        if e.op == "bind":
+            return (f"{who} bound the shared main-interpreter thread state {tid(e.thread)} to itself to fix up "
+                    f"{e.name!r} for {_interp(e.interp)}.")
+        if e.op == "unbind":
+            return f"{who} unbound the shared main-interpreter thread state {tid(e.thread)}."
+        return f"{who} stored {e.name!r} in the extension cache while initialising {_interp(e.interp)}."
+    if k == "typeobject.version":
+        if e.version:
+            return f"{e.type} got version tag {e.version}: lookups on it can use the type cache."
+        return f"{e.type} was modified: its version tag went {e.version_old} → 0, so its cache entries miss."
+    if k == "typeobject.cache_read":
+        text = {"hit": "found it in the cache (sequence unchanged, value increfed)",
+                "retry": "saw the entry's sequence change under it: it drops the reference and retries",
+                "miss": "missed the cache: it looks the name up along the MRO under the type lock",
+                "incref_failed": "could not incref the cached value: the slow path under the type lock"}
+        return f"{who} looked {e.type}.{e.name} up in slot {e.index} and {text.get(e.path, e.path)}."
+    if k == "typeobject.cache_store":
+        return f"{who} stored into type-cache slot {e.index} (version, name, value after the store)."
+    if k == "funcobject.version":
+        return f"{e.func}'s version went {e.version_old} → {e.version} ({e.counter})."
+    return None
+
+
 def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> str:
     """A compact one-line description for the event list (``objs``: object names by id)."""
     k = kind_of(e)
     module = k.split(".", 1)[0]
+    if module in ("interpreters", "typeobject", "funcobject"):
+        line = _interp_summary(k, e, objs)
+        if line is not None:
+            return line
     if module in ("object", "brc", "critical_section") or k == "ceval_gil.eval_breaker":
         line = _object_summary(k, e, labels, objs)
         if line is not None:
@@ -660,6 +740,10 @@ def explain(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
             return text
     if k.startswith(("gc.", "ceval_gil.")):
         text = _gc_explain(k, e, objs)
+        if text is not None:
+            return text
+    if k.startswith(("interpreters.", "typeobject.", "funcobject.")):
+        text = _interp_explain(k, e, objs)
         if text is not None:
             return text
     if k in ("pystate.attach", "pystate.detach", "pystate.suspend"):

@@ -71,3 +71,18 @@ def test_on_the_recorded_run(drive, sql):
         assert f"T{thread} i{interp} attached" in ui.text()
 
     drive("interp", check)
+
+
+def test_event_list_and_detail_text():
+    from ftreplay.record.events import InterpretersSwap, TypeobjectCacheRead, TypeobjectCacheStore
+    from tui import fmt
+
+    swap = InterpretersSwap(seq=5, ts=0, tid=1, thread=4, interp=1, thread_old=1, interp_old=0)
+    assert fmt.summary(swap, {}) == "T1 (interp 0) → T4 (interp 1)"
+    assert "swapped in thread state T4 of interp 1" in fmt.explain(swap, {})
+    read = TypeobjectCacheRead(seq=6, ts=0, tid=2, interp=0, index=804, type="A", name="x", value=0, path="retry")
+    assert fmt.summary(read, {}) == "A.x  [804]  retry"
+    assert "drops the reference and retries" in fmt.explain(read, {})
+    store = TypeobjectCacheStore(seq=7, ts=0, tid=3, interp=0, index=804, addr=1, version=131073, name="y", value=2,
+                                 version_old=131073, name_old="x", value_old=2)
+    assert fmt.summary(store, {}, {2: "'B.y'"}).startswith("[804]  (131073, x, ")
