@@ -147,6 +147,7 @@ class InterpretersRuntime:
         self.interp_objects: dict[int, list] = {}  # interp id -> objects the interpreter holds (sys, builtins)
         self.interpreter_leaks = 0  # _PyRuntime.obmalloc.interpreter_leaks
         self.on_interp: dict[int, int] = {}  # OS thread -> the subinterpreter it last swapped into
+        self.clearing = None  # the thread state PyThreadState_Clear is clearing (for failure messages)
 
 
 def runtime_state(rt) -> InterpretersRuntime:
@@ -176,10 +177,15 @@ def free_in_other_interp(rt, blk, seg, tstate) -> None:
         return
     bugs = sorted(rt.bugs)
     tail = " [" + ", ".join(bugs) + "]" if bugs else ""
+    what = f"{blk.obj!r} in " if blk.obj is not None else ""
+    clearing = runtime_state(rt).clearing
+    during = ""
+    if clearing is not None and clearing.interp is seg.interp:
+        during = f" by PyThreadState_Clear of tstate {clearing.id} (interpreter {clearing.interp.id})"
     raise GuestFailure("crash", (
-        f"T{rt.engine.tid}: block 0x{blk.addr:x} (allocation #{blk.alloc_id}, {blk.size} B) of interpreter "
-        f"{seg.interp.id}'s allocator freed while interpreter {tstate.interp.id} is current (tstate "
-        f"{tstate.id}): its obmalloc state does not own the block{tail}"))
+        f"T{rt.engine.tid}: {what}block 0x{blk.addr:x} (allocation #{blk.alloc_id} by T{blk.alloc_tid}, {blk.size} B) "
+        f"of interpreter {seg.interp.id}'s allocator freed{during} while interpreter {tstate.interp.id} is current "
+        f"(tstate {tstate.id}): its obmalloc state does not own the block{tail}"))
 
 
 # -- thread states -----------------------------------------------------------------------------------
@@ -224,8 +230,11 @@ def thread_state_clear(rt, ts) -> None:
                          f"interpreter {cur.interp.id if cur else '-'} is current")
     # Py_CLEAR(tstate->dict) and the other object fields: their destructors run with the
     # *current* interpreter.
-    for op in runtime_state(rt).tstate_dict.pop(ts.id, []):
+    xs = runtime_state(rt)
+    xs.clearing = ts
+    for op in xs.tstate_dict.pop(ts.id, []):
         op.decref()
+    xs.clearing = None
     if ts.phase == "running":
         ts.phase = "exited"
         rt.emit(THREAD_EXIT, ts.id)
