@@ -87,7 +87,7 @@ def cmd_export(args) -> int:
             done = export_parquet(store, run_ids, args.output)
             summary = {"format": "parquet", "output": args.output,
                        "runs": [{"run_id": r.run_id, "events": r.events, "hash": r.hash} for r in done]}
-            text = f"exported {len(done)} run{'s' if len(done) != 1 else ''} to {args.output}/ " \
+            text = f"exported {len(done)} run{'s' if len(done) != 1 else ''} to {args.output.rstrip('/')}/ " \
                    f"({sum(r.events for r in done):,} events)"
         else:
             run_id = run_ids[0]
