@@ -11,6 +11,8 @@ with cross-thread refcounts, shared lists read without locks, allocation, QSBR).
 - step_back_p99_ms: single reverse steps from random places (99th percentile)
 - find_prev_ms: reverse-continue from the end to a predicate that only the run's start matches
 - tui_open_s: from launching the TUI (headless) to its first full screen of that run
+- explore_schedules_per_s: ``explore join_race --strategy pct --jobs 2`` (passing schedules,
+  nothing stored): schedules run per second, worker start-up included
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         "bytes_per_event": round(db_bytes / events, 2),
         "log_bytes_per_event": round(log_bytes / events, 2),
         **replay,
+        **explore_metrics(quick),
         "simulate_s": round(t_sim, 3),
         "record_s": round(t_rec, 3),
         "ingest_s": round(t_ing, 3),
@@ -123,3 +126,14 @@ def _replay_metrics(db: str, quick: bool) -> dict[str, Any]:
     else:
         out["tui_open_s"] = round(measure_open(db, "bench"), 3)
     return out
+
+
+def explore_metrics(quick: bool = False, jobs: int = 2) -> dict[str, Any]:
+    """Exploration throughput on join_race (about 190 events a schedule) with ``jobs`` processes."""
+    from .explore import ExploreSpec, explore
+
+    runs = 1_000 if quick else 10_000
+    with tempfile.TemporaryDirectory(prefix="ftreplay-bench-") as tmp:
+        res = explore(ExploreSpec("join_race", "pct"), runs=runs, jobs=jobs, db=os.path.join(tmp, "x.duckdb"))
+    assert not res["found"]
+    return {"explore_schedules_per_s": round(res["runs_tried"] / res["seconds"]), "explore_runs": runs, "explore_jobs": jobs}
