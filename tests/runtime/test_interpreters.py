@@ -234,3 +234,24 @@ def test_two_threads_initialising_interpreters_share_the_main_tstate_with_the_bu
     fixed = run_guest(lambda rt: twin_isolated_subinterp_init(rt, rounds=1), seed=1, knobs={"build": "gil"}).ok()
     assert not fixed.of("interpreters.extensions", op="bind")
     assert len(fixed.of("interpreters.extensions", op="store")) == 4
+
+
+def test_abandoned_segments_go_to_their_interpreters_pool(run_guest):
+    seen = {}
+
+    def guest(rt):
+        interp = rt.new_interpreter()
+        kept = []
+        interp.exec(lambda: kept.append(rt.new_object("bytes", 64, name="kept")))  # its tstate is then cleared
+        sub, main = interp.interp, rt.pystate.main_interp
+        seen["sub_pool"] = [s.interp.id for s in sub.abandoned_pool]
+        seen["main_pool"] = len(main.abandoned_pool)
+        for _ in range(3):
+            rt.new_object("bytes", 64).decref()  # main's allocations never reclaim interpreter 1's segments
+        seen["after"] = [s.thread_id for s in sub.abandoned_pool]
+        interp.exec(lambda: kept.pop().decref())  # released in its own interpreter
+
+    r = run_guest(guest).ok()
+    assert seen["sub_pool"] == [1] and seen["main_pool"] == 0 and seen["after"] == [0]
+    reclaims = r.of("obmalloc.segment_reclaim")
+    assert reclaims and all(e.thread != 1 for e in reclaims)  # only a thread state of interpreter 1 reclaimed it
