@@ -130,6 +130,7 @@ def write_log(run: dict[str, Any], rows: RowSource, write: Callable[[bytes], Non
     batch = int(meta.knobs.get("batch", DEFAULT_BATCH))
     total = int(run["events"])
     w = FrameWriter(write)
+    # FrameWriter.header() writes this version's schema number; the run's own goes in (hashed too).
     w._emit(FILE_HEADER.pack(MAGIC, FORMAT_VERSION, int(run["schema_version"])))
     w.frame(FRAME_META, meta)
     ckpts = rows.checkpoints()

@@ -145,31 +145,36 @@ SELECT seq, 3, 'X', thread, ts, 0, 'suspend', 'flow', NULL, 2 * seq + 1, 'in', N
     json_object('scope', scope, 'requester', requester, 'seq', seq)::VARCHAR, seq AS pk
 FROM suspends
 UNION ALL
-SELECT request_seq, 2, 'b', requester, request_ts, NULL, 'stop-the-world ' || scope, 'stw', 'stw-' || scope, NULL, NULL,
-    NULL, json_object('requester', requester, 'threads_suspended', threads_suspended, 'time_to_stop_ns', time_to_stop_ns,
-                      'pause_ns', pause_ns, 'stopped_seq', stopped_seq)::VARCHAR, request_seq AS pk
+SELECT request_seq, 2, 'b', requester, request_ts, NULL, 'stop-the-world ' || scope, 'stw', 'stw-' || scope,
+    NULL, NULL, NULL,
+    json_object('requester', requester, 'threads_suspended', threads_suspended, 'time_to_stop_ns', time_to_stop_ns,
+                'pause_ns', pause_ns, 'stopped_seq', stopped_seq)::VARCHAR, request_seq AS pk
 FROM stw
 UNION ALL
-SELECT coalesce(start_seq, (SELECT events FROM run)), 1, 'e', requester, coalesce(start_ts, (SELECT virtual_ns FROM run)),
-    NULL, 'stop-the-world ' || scope, 'stw', 'stw-' || scope, NULL, NULL, NULL, NULL, request_seq AS pk
+SELECT coalesce(start_seq, (SELECT events FROM run)), 1, 'e', requester,
+    coalesce(start_ts, (SELECT virtual_ns FROM run)), NULL, 'stop-the-world ' || scope, 'stw', 'stw-' || scope, NULL, NULL, NULL, NULL, request_seq AS pk
 FROM stw
 UNION ALL
 SELECT start_seq, 2, 'b', requester, start_ts, NULL, 'gc collection', 'gc', 'gc', NULL, NULL, NULL,
     json_object('reason', reason, 'collected', collected, 'uncollectable', uncollectable, 'pauses', pauses,
-                'paused_ns', paused_ns, 'objects_visited', objects_visited, 'unreachable', unreachable)::VARCHAR, start_seq AS pk
+                'paused_ns', paused_ns, 'objects_visited', objects_visited, 'unreachable', unreachable)::VARCHAR,
+    start_seq AS pk
 FROM gc_collections WHERE run_id = $run
 UNION ALL
 SELECT coalesce(end_seq, (SELECT events FROM run)), 1, 'e', requester, coalesce(end_ts, (SELECT virtual_ns FROM run)),
     NULL, 'gc collection', 'gc', 'gc', NULL, NULL, NULL, NULL, start_seq AS pk
 FROM gc_collections WHERE run_id = $run
 UNION ALL
-SELECT seq, 3, 'C', tid, ts, NULL, 'qsbr', 'qsbr', NULL, NULL, NULL, NULL, json_object('wr_seq', wr_seq)::VARCHAR, seq AS pk
+SELECT seq, 3, 'C', tid, ts, NULL, 'qsbr', 'qsbr', NULL, NULL, NULL, NULL,
+    json_object('wr_seq', wr_seq)::VARCHAR, seq AS pk
 FROM raw.qsbr_advance WHERE run_id = $run
 UNION ALL
-SELECT seq, 3, 'C', tid, ts, NULL, 'qsbr', 'qsbr', NULL, NULL, NULL, NULL, json_object('rd_seq', rd_seq)::VARCHAR, seq AS pk
+SELECT seq, 3, 'C', tid, ts, NULL, 'qsbr', 'qsbr', NULL, NULL, NULL, NULL,
+    json_object('rd_seq', rd_seq)::VARCHAR, seq AS pk
 FROM raw.qsbr_poll WHERE run_id = $run
 UNION ALL
-SELECT seq, 3, 'C', tid, ts, NULL, 'qsbr T' || thread, 'qsbr', NULL, NULL, NULL, NULL, json_object('seq', qsbr_seq)::VARCHAR, seq AS pk
+SELECT seq, 3, 'C', tid, ts, NULL, 'qsbr T' || thread, 'qsbr', NULL, NULL, NULL, NULL,
+    json_object('seq', qsbr_seq)::VARCHAR, seq AS pk
 FROM (
     SELECT seq, ts, tid, thread, qsbr_seq FROM raw.qsbr_attach WHERE run_id = $run
     UNION ALL SELECT seq, ts, tid, thread, qsbr_seq FROM raw.qsbr_detach WHERE run_id = $run
