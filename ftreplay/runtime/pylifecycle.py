@@ -88,6 +88,14 @@ def sections(state) -> dict:
     return state.sections()
 
 
+class Shared(dict):
+    """A mapping the processes share (what a pipe or shared memory would carry): fork does
+    not copy it, so a child can hand results back to the parent or a test."""
+
+    def __deepcopy__(self, memo) -> "Shared":
+        return self
+
+
 class ChildProcess:
     """What ``rt.fork`` returns in the parent: the child's pid and how it ended."""
 
@@ -280,6 +288,7 @@ def fork(rt, child_fn: Callable, args: tuple) -> ChildProcess:
     if head:
         ps.head_lock()
     # fork(): the child is a copy of this process.
+    eng.point(ATOMIC_STORE_NS)
     machine = rt.machine
     pid = machine.next_pid
     machine.next_pid = pid + 1
@@ -288,7 +297,6 @@ def fork(rt, child_fn: Callable, args: tuple) -> ChildProcess:
     snap = rt.snapshot()
     machine.saved[parent_pid] = sections(snap)
     machine.current = pid
-    eng.point(ATOMIC_STORE_NS)
     rt.emit(PYLIFECYCLE_FORK, pid, me.tid)
     status = _run_child(rt, pid, me, child_fn, args)
     # PyOS_AfterFork_Parent

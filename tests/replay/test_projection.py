@@ -26,6 +26,10 @@ CASES = [
     ("join_race", ["join_tstate_lock_race"], {}),
     ("subinterp_clear_from_main", [], {"interps": "1", "legacy": "1"}),
     ("type_cache_torn_entry", [], {"readers": "1", "rounds": "6"}),
+    # fork (the parent's state saved and restored around the child) and finalization
+    ("fork_many_threads", [], {"workers": "2", "parked": "1", "daemons": "1", "forks": "2"}),
+    ("finalize_many_threads", [], {"daemons": "1", "workers": "1"}),
+    ("fork_join_dead_handle", ["afterfork_handles_joinable"], {}),
 ]
 
 
