@@ -79,11 +79,19 @@ _meta_decoder = msgspec.msgpack.Decoder(RunMeta)
 _end_decoder = msgspec.msgpack.Decoder(RunEnd)
 
 
-def _int_column(values) -> bytes:
+def _int_column(values) -> Any:
+    """int64 little-endian bytes of a column (a buffer; msgspec writes it as bin)."""
+    if _LITTLE:
+        global _pa
+        if _pa is None:
+            import pyarrow as _pa  # converts Python ints about twice as fast as array.array
+        return memoryview(_pa.array(values, _pa.int64()).buffers()[1])
     a = array.array("q", values)
-    if not _LITTLE:
-        a.byteswap()
+    a.byteswap()
     return a.tobytes()
+
+
+_pa: Any = None
 
 
 def _str_column(col: tuple) -> Any:

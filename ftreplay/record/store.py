@@ -355,7 +355,6 @@ WITH ev AS (
 SELECT $run AS run_id, obj, seq, ts, tid, kind, path, ob_ref_local, ob_ref_shared, refcnt,
     ob_ref_shared >> 2 AS shared_count, ob_ref_shared & 3 AS flags
 FROM filled
-ORDER BY obj, seq
 """
 
 # One row per pystate.stw_request, paired with the stop_the_world and start_the_world

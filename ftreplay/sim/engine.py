@@ -116,6 +116,11 @@ class Engine:
         self.strategy = strategy
         self.pick = strategy.pick
         strategy.bind(self)
+        # A strategy that picks uniformly (``pick`` is runnable[int(uniform() * n)]) gets
+        # the same choice made inline: one Python call less per scheduling point.
+        self._uniform = getattr(strategy, "uniform", None)
+        if self._uniform is not None:
+            self.point = self._point_uniform
 
     # -- the hot path -------------------------------------------------------------------
     def point(self, cost: int) -> None:
@@ -130,6 +135,26 @@ class Engine:
         rl = self.runnable
         if len(rl) > 1:
             nxt = self.pick(rl, self.cur)
+            self.decisions.append(nxt.tid)
+            if nxt is not self.cur:
+                self.cur = nxt
+                self.tid = nxt.tid
+                nxt.glet.switch()
+
+    def _point_uniform(self, cost: int) -> None:
+        """``point`` for a uniform strategy (the same decisions, the pick inlined)."""
+        now = self.now + cost
+        self.now = now
+        if now >= self.next_deadline:
+            self._fire_timers()
+        steps = self.steps + 1
+        self.steps = steps
+        if steps >= self.step_limit:
+            self._over_limit()
+        rl = self.runnable
+        n = len(rl)
+        if n > 1:
+            nxt = rl[int(self._uniform() * n)]
             self.decisions.append(nxt.tid)
             if nxt is not self.cur:
                 self.cur = nxt

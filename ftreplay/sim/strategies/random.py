@@ -10,6 +10,7 @@ class RandomStrategy:
 
     def __init__(self, seed: int, knobs: dict) -> None:
         self._rand = _random.Random(seed).random
+        self.uniform = self._rand  # the engine inlines pick() for uniform strategies
 
     def bind(self, engine) -> None:
         pass
