@@ -365,9 +365,11 @@ def cmd_state(args) -> int:
         print("  event: " + e["kind"] + " " + " ".join(f"{k}={_fmt_field(k, v)}" for k, v in e.items()
                                                       if k not in ("kind", "seq", "ts")))
     print("threads:")
+    procs = out["lifecycle"]["thread_process"] if len(out["lifecycle"]["processes"]) > 1 else {}
     for t in out["threads"]:
         parked = f"  parked on {t['parked_on_name'] or t['parked_on']}" if t["parked_on"] else ""
-        print(f"  T{t['tid']:<3} {t['state']:<13} {t['phase']:<8}{parked}")
+        proc = f"process {procs[t['tid']]}  " if procs else ""
+        print(f"  T{t['tid']:<3} {proc}{t['state']:<13} {t['phase']:<8}{parked}")
     if out["mutexes"]:
         print("mutexes:")
         for m in out["mutexes"]:
@@ -420,6 +422,19 @@ def cmd_state(args) -> int:
         for c in out["type_cache"]:
             print(f"  interp {c['interp']} [{c['index']:>4}] version {c['version']:<7} {c['name'] or '-':<12} "
                   f"value obj {c['value'] or '-'}  sequence {c['sequence']}")
+    lc = out["lifecycle"]
+    if len(lc["processes"]) > 1:
+        print(f"processes (this state is process {lc['process']}'s):")
+        for p in lc["processes"]:
+            origin = f"forked from {p['parent']} by T{p['forked_by']}" if p["parent"] else "the first process"
+            print(f"  process {p['pid']:<3} {origin}, {p['status']}")
+    if lc["handles"]:
+        print("thread handles:")
+        for h in lc["handles"]:
+            kind = "daemon" if h["daemon"] else "non-daemon"
+            print(f"  T{h['ident'] or '-':<3} {h['state']:<12} {kind}")
+    if lc["finalization"]:
+        print(f"finalization: {lc['finalization']}")
     if out["failure"]:
         f = out["failure"]
         print(f"failure at seq {f['seq']}: {f['reason']}: {f['message']}")

@@ -248,6 +248,7 @@ def state_to_json(st: State, cursor: Optional[Cursor] = None) -> dict[str, Any]:
         "failure": None if st.failure is None else {
             "reason": st.failure[0], "message": st.failure[1], "seq": st.failure[2]},
         "interpreters": interpreters_to_json(st),
+        "lifecycle": lifecycle_to_json(st),
         "type_cache": [
             {"interp": k >> MCACHE_SIZE_EXP, "index": k & ((1 << MCACHE_SIZE_EXP) - 1), "version": r[TC_VERSION],
              "name": r[TC_NAME], "value": r[TC_VALUE],
@@ -255,6 +256,12 @@ def state_to_json(st: State, cursor: Optional[Cursor] = None) -> dict[str, Any]:
             for k, r in sorted(st.type_cache.items())
         ],
     }
+
+
+def lifecycle_to_json(st: State) -> dict[str, Any]:
+    from .lifecycle import lifecycle_to_json as view
+
+    return view(st)
 
 
 def interpreters_to_json(st: State) -> list[dict[str, Any]]:

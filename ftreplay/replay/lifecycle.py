@@ -144,3 +144,33 @@ register("pylifecycle.fork", _fork, _fork_undo)
 register("pylifecycle.after_fork_child", _after_fork_child, _after_fork_child_undo)
 register("pylifecycle.exit", _exit, _exit_undo)
 register("pylifecycle.reinit_lock", _reinit_lock, _reinit_lock_undo)
+
+
+# -- views ---------------------------------------------------------------------------------------
+def process_of(st: State, tid: int) -> int:
+    """The process a thread belongs to in this state: the running process for the thread that
+    forked it (it is in both), else the one that created it (1 for the first process's)."""
+    if tid in st.thread_process:
+        return st.thread_process[tid]
+    proc = st.procs.get(st.process)
+    if proc is not None and proc[1] == tid:
+        return st.process
+    return 1
+
+
+def lifecycle_to_json(st: State) -> dict:
+    """Processes, thread handles and the finalization phase, JSON-friendly."""
+    procs = [{"pid": 1, "parent": None, "forked_by": None,
+              "status": "running" if st.process == 1 else "waiting for its child"}]
+    for pid, (parent, tid, status) in sorted(st.procs.items()):
+        running = status == "running" and pid != st.process
+        procs.append({"pid": pid, "parent": parent, "forked_by": tid,
+                      "status": "waiting for its child" if running else status})
+    return {
+        "process": st.process,
+        "processes": procs,
+        "thread_process": {t: process_of(st, t) for t in sorted(st.threads)},
+        "handles": [{"addr": f"0x{a:x}", "name": st.labels.get(a), "ident": r[H_IDENT], "state": r[H_STATE],
+                     "daemon": r[H_DAEMON]} for a, r in sorted(st.handles.items())],
+        "finalization": st.fin_phase or None,
+    }

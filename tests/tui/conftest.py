@@ -13,6 +13,8 @@ The store (made once per session) holds:
 - ``gc``       gc_cycles, 2 threads x 12 cycles, a finalizer every 5th (one collection: the final
                gc.collect())
 - ``gil``      gil_switch (the GIL build: drop requests, forced switches)
+- ``fork``     fork_many_threads, one fork (a child process with its own thread; the parent finalizes
+               with a daemon still running)
 - ``interp``   twin_isolated_subinterp_init, one round (the GIL build: two isolated subinterpreters with
                their own GILs, created and run by two threads; type cache untouched)
 
@@ -65,6 +67,7 @@ RUNS = {
     "gc": ("gc_cycles", "random", 1, {"threads": "2", "cycles": "12", "finalizers": "5"}, []),
     "gil": ("gil_switch", "random", 1, {}, []),
     "interp": ("twin_isolated_subinterp_init", "random", 1, {"rounds": "1", "work_ms": "6"}, []),
+    "fork": ("fork_many_threads", "random", 1, {"workers": "2", "parked": "1", "daemons": "1", "forks": "1"}, []),
 }
 
 

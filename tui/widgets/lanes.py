@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from ftreplay.errors import FtreplayError
+from ftreplay.replay.lifecycle import process_of
 from ftreplay.replay.state import State
 
 from .. import fmt
@@ -77,6 +78,7 @@ class ThreadLanes(Widget):
         self.threads: dict[int, tuple[str, bool]] = {}  # tid -> (state the gutter shows, parked)
         self.stw = ""  # the pause at the cursor: 'stopped', 'requested' or ''
         self.interp_of: dict[int, int] = {}  # tid -> subinterpreter (thread states of subinterpreters)
+        self.proc_of: dict[int, int] = {}  # tid -> process, when the run forked
         self.data: Optional[LaneData] = None
         self._zoom = {"seq": 1, "time": nice_at_least(session.end_ts / max(session.total, 1))}
         # What the picture shows: a grid and the cursor position on it.  It moves only when
@@ -107,6 +109,8 @@ class ThreadLanes(Widget):
                             for t, v in state.threads.items()}
             pauses = state.stw.values()
             self.interp_of = state.interp_of
+            # With more than one process, each lane names its thread's process (replay/lifecycle.py).
+            self.proc_of = {t: process_of(state, t) for t in state.threads} if state.procs else {}
             self.stw = "stopped" if any(p[2] for p in pauses) else ("requested" if pauses else "")
         if tid in self.session.threads:
             i = self.session.threads.index(tid)
@@ -275,9 +279,13 @@ class ThreadLanes(Widget):
         else:
             key, label = state, state or "—"
         interp = self.interp_of.get(tid)
+        proc = self.proc_of.get(tid)
+        if proc is not None:  # more than one process: the thread's process first
+            line.append(f"p{proc} ", style="bold cyan")
         if interp is not None:  # a thread state of a subinterpreter: its interpreter first
-            tag = f"i{interp} "
-            line.append(tag, style="bold magenta")
+            line.append(f"i{interp} ", style="bold magenta")
+        tag = (f"p{proc} " if proc is not None else "") + (f"i{interp} " if interp is not None else "")
+        if tag:
             label = label[:GUTTER - 7 - len(tag)]
             line.append(f"{label:<{GUTTER - 7 - len(tag)}}", style=fmt.STATE_STYLE.get(key, "dim"))
         else:

@@ -24,6 +24,7 @@ from .findings_panel import render_findings
 from .gc_panels import render_gc
 from .heap_panels import render_heaps, render_qsbr
 from .interp_panels import render_interpreters
+from .lifecycle_panels import render_lifecycle
 from .object_panels import render_brc, render_critical_sections, render_objects
 from .panel_kit import Context, Focus, Panel
 from .panel_kit import table as _table
@@ -175,6 +176,7 @@ PANELS: list[Panel] = [
     Panel("findings", "Findings", render_findings),
     Panel("threads", "Threads", render_threads),
     Panel("stw", "Stop-the-world", render_stw),
+    Panel("lifecycle", "Handles, processes & finalization", render_lifecycle),
     Panel("gc", "GC", render_gc, context=True),
     Panel("locks", "Locks & parking lot", render_locks),
     Panel("guest", "Guest fields", render_guest),
@@ -188,5 +190,5 @@ PANELS: list[Panel] = [
 
 __all__ = ["PANELS", "Panel", "Focus", "Context", "render_gc", "render_failure", "render_threads", "render_locks", "render_guest",
            "render_objects", "render_brc", "render_critical_sections", "render_qsbr", "render_heaps", "render_stw",
-           "render_interpreters",
+           "render_interpreters", "render_lifecycle",
            "wait_for_cycle"]
