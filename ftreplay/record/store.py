@@ -809,11 +809,11 @@ class _KindColumns:
 
     def add(self, n: int, cols: list[Any]) -> None:
         # A log written before fields were appended to this kind lacks their columns: they
-        # take their default (NULL for the optional fields that evolution appends).
-        for j in range(len(cols), len(self.codecs)):
-            if self.codecs[j] not in "nz":
-                raise StoreError(f"log lacks the non-optional field {self.names[j]!r} of {TAGS[self.kind_id]}")
-            self.parts[j].extend([None] * n)
+        # take the field's default (evolution appends fields with defaults).
+        if len(cols) < len(self.codecs):
+            cols = list(cols)
+            for j in range(len(cols), len(self.codecs)):
+                cols.append(self._default_column(j, n))
         for j, (codec, col) in enumerate(zip(self.codecs, cols)):
             parts = self.parts[j]
             if codec == "b" or (codec == "q" and _LITTLE):
@@ -838,6 +838,23 @@ class _KindColumns:
                     self._to_strings(j)
                 self.parts[j].extend(decode_column(codec, col))
         self.rows += n
+
+    def _default_column(self, j: int, n: int) -> Any:
+        """Column j filled with its field's default, encoded as the log encodes it."""
+        cls = KINDS[self.kind_id]
+        defaults = cls.__struct_defaults__
+        k = j - (len(self.codecs) - len(defaults))
+        if k < 0:
+            raise StoreError(f"log lacks the field {self.names[j]!r} of {TAGS[self.kind_id]}, which has no default")
+        d = defaults[k]
+        codec = self.codecs[j]
+        if codec == "q":
+            return _int_column([d] * n)
+        if codec == "b":
+            return bytes([1 if d else 0]) * n
+        if codec == "s":
+            return {"d": [d], "c": bytes(n)}
+        return [d] * n
 
     def _to_strings(self, j: int) -> None:
         """Leave dictionary mode for column j (too many distinct values)."""
