@@ -32,3 +32,18 @@ def test_golden_log_opens_and_imports(path, tmp_path):
             assert store.run("golden")["status"] == reader.end.status
     finally:
         reader.close()
+
+
+def test_fields_appended_since_take_their_defaults(tmp_path):
+    """pystate.new_thread gained ``process`` (default 1) after the golden logs were written:
+    importing them fills the column with the default, as a fresh recording would have it."""
+    [path] = [p for p in GOLDEN if p.name == "golden-event_notify.ftlog"]
+    reader = read_log(path)
+    try:
+        with Store.open(str(tmp_path / "s.duckdb"), read_only=False) as store:
+            store.ingest(reader, "old", str(path))
+            _, rows = store.query("SELECT count(*), count(process), min(process), max(process) FROM pystate_new_thread")
+    finally:
+        reader.close()
+    n, non_null, lo, hi = rows[0]
+    assert n > 0 and non_null == n and lo == hi == 1
