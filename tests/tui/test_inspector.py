@@ -20,8 +20,8 @@ def plain(renderable, width=84) -> str:
 
 
 def test_the_registry_has_the_panels():
-    assert [p.id for p in PANELS] == ["failure", "threads", "stw", "gc", "locks", "guest", "critical-sections",
-                                      "objects", "brc", "qsbr", "heaps"]
+    assert [p.id for p in PANELS] == ["failure", "findings", "threads", "stw", "lifecycle", "gc", "locks", "guest",
+                                      "critical-sections", "objects", "brc", "qsbr", "heaps", "interpreters"]
     assert all(p.title for p in PANELS)
     assert [p.id for p in PANELS if p.focus] == ["objects"]
     assert [p.id for p in PANELS if p.context] == ["gc"]
