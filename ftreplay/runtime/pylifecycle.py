@@ -34,7 +34,7 @@ from __future__ import annotations
 import copy
 import sys
 import types
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ..record.events import (
     PYLIFECYCLE_AFTER_FORK_CHILD,
@@ -522,7 +522,3 @@ def held_by_vanished(crt) -> list[tuple[int, int]]:
         if isinstance(p, PyMutex) and p.bits & 1 and p.owner is not None and p.owner not in alive:
             out.append((p.addr, p.owner))
     return out
-
-
-def current_process_threads(rt) -> Optional[list[int]]:
-    return [t.tid for t in rt.engine.order]
