@@ -101,13 +101,21 @@ def cmd_scenarios(args) -> int:
 
 def cmd_bugs(args) -> int:
     from .runtime.bugs import BUGS
+    from .zoo import exploration
 
     if args.json:
-        _print_json({"bugs": [b.__dict__ for b in BUGS.values()]})
+        _print_json({"bugs": [{**b.__dict__, "exploration": exploration(b.name)} for b in BUGS.values()]})
         return 0
     for b in BUGS.values():
         print(f"{b.name}  (scenario {b.scenario}; {b.seed}; fails with {b.reason})")
         print(f"    {b.description}")
+        ex = exploration(b.name)
+        if ex is not None:
+            tried = "; ".join(f"{s}: {'found after' if r['found'] else 'not found in'} {r['runs']:,} run{'s' * (r['runs'] != 1)}"
+                              for s, r in ((s, ex[s]) for s in ("pct", "random") if s in ex))
+            shrunk = (f"; shrunk from {ex['preemptions'][0]} to {ex['preemptions'][1]} preemptions"
+                      if ex.get("preemptions") else "")
+            print(f"    explore {tried}{shrunk}")
     return 0
 
 

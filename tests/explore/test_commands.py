@@ -66,3 +66,16 @@ def test_errors_are_one_line(ftreplay):
                  ["shrink", "nope"], ["diff", "a", "b"], ["check", "nope"]):
         p = ftreplay(*args)
         assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, (args, p.stderr)
+
+
+def test_bugs_lists_each_flags_exploration(ftreplay):
+    from ftreplay.runtime.bugs import BUGS
+    from ftreplay.zoo import RESULTS
+
+    out = one_json(ftreplay("bugs", "--json"))
+    assert [b["name"] for b in out["bugs"]] == list(BUGS)
+    for b in out["bugs"]:
+        assert b["exploration"] == RESULTS.get(b["name"])
+        if b["exploration"] is not None and b["exploration"]["found"]:
+            before, after = b["exploration"]["preemptions"]
+            assert after <= before
