@@ -1,7 +1,8 @@
 """Offline detectors over one stored run: dangers that did not (necessarily) fire.
 
     lock_order      lock-order inversions (potential deadlocks): a graph with an edge
-                    A -> B whenever a thread acquires PyMutex B while holding A; a cycle
+                    A -> B whenever a thread acquires PyMutex B, or parks waiting for it,
+                    while holding A; a cycle
                     whose edges come from different threads, with no common "gate" lock
                     held around both, is reported even if this schedule never deadlocked.
     race            happens-before data races on guest-level plain fields (guest.load /
@@ -78,6 +79,7 @@ class _Analysis:
         self.names: dict[int, str] = {}
         # lock order: per thread the mutexes it holds (acquisition order, with the seq)
         self.held: dict[int, list[tuple[int, int]]] = {}
+        self.mutexes: set[int] = set()  # addresses seen in lock.acquire / lock.release
         # (a, b) -> {tid: (seq of a's acquire, seq of b's acquire, other locks held)}
         self.edges: dict[tuple[int, int], dict[int, tuple[int, int, frozenset]]] = {}
         # happens-before
@@ -126,16 +128,13 @@ class _Analysis:
     # -- one event --------------------------------------------------------------------------
     def step(self, seq: int, tid: int, op: str, a: Optional[int], b: Optional[int], s: Optional[str]) -> None:
         if op == "acquire":
+            self.mutexes.add(a)
             held = self.held.setdefault(tid, [])
-            locks = frozenset(m for m, _ in held)
-            for m, mseq in held:
-                if m != a:
-                    ex = self.edges.setdefault((m, a), {})
-                    if tid not in ex:
-                        ex[tid] = (mseq, seq, locks - {m})
+            self.order_edges(tid, a, seq, held)
             held.append((a, seq))
             self.join(self.clock(tid), self.lock_vc.get(a))
         elif op == "release":
+            self.mutexes.add(a)
             held = self.held.get(tid, [])
             for i in range(len(held) - 1, -1, -1):
                 if held[i][0] == a:
@@ -156,6 +155,8 @@ class _Analysis:
             self.word_vc[a] = self.release(tid)
         elif op == "park":
             self.parked[tid] = (seq, a, b)
+            if a in self.mutexes:  # waiting to take a mutex: the order counts even if it never gets it
+                self.order_edges(tid, a, seq, self.held.get(tid, []))
         elif op == "unpark":
             if b is None:
                 self.empty_unpark[a] = seq
@@ -187,6 +188,14 @@ class _Analysis:
             self.join(self.clock(tid), self.gil_vc)
         elif op == "label":
             self.names[a] = s or ""
+
+    def order_edges(self, tid: int, m: int, seq: int, held: list[tuple[int, int]]) -> None:
+        locks = frozenset(h for h, _ in held)
+        for h, hseq in held:
+            if h != m:
+                ex = self.edges.setdefault((h, m), {})
+                if tid not in ex:
+                    ex[tid] = (hseq, seq, locks - {h})
 
     def access(self, seq: int, tid: int, addr: int, write: bool) -> None:
         c = self.clock(tid)
@@ -265,7 +274,7 @@ class _Analysis:
         parts = []
         seqs: list[int] = []
         for (a, b), (tid, (sa, sb, _gate)) in zip(edges, picked):
-            parts.append(f"T{tid} takes {self.name(b)} (seq {sb}) while holding {self.name(a)} (seq {sa})")
+            parts.append(f"T{tid} takes {self.name(b)} (seq {sb}) while holding {self.name(a)} (taken at seq {sa})")
             seqs += [sa, sb]
         return Finding(
             "lock_order", "warning",
