@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 
 import duckdb
 import pyarrow as pa
@@ -109,21 +107,18 @@ def test_export_never_overwrites(exported, export_store, tmp_path):
     assert sorted(os.listdir(exported / "runs")) == ["run_id=gc_cycles-1", "run_id=mutex_counter-1", "run_id=stw_storm-1"]
 
 
-def test_cli_ftlog_export_and_parquet_import(export_store, tmp_path):
-    def ft(*args):
-        return subprocess.run([sys.executable, "-m", "ftreplay", *args], capture_output=True, text=True, timeout=120)
+def test_cli_ftlog_export_and_parquet_import(export_store, tmp_path, capsys):
+    from ftreplay.cli import main
 
     log = tmp_path / "copy.ftlog"
-    p = ft("export", "lock_order-1", "--format", "ftlog", "-o", str(log), "--db", str(export_store))
-    assert p.returncode == 0, p.stderr
+    assert main(["export", "lock_order-1", "--format", "ftlog", "-o", str(log), "--db", str(export_store)]) == 0
     run = _rows(export_store, "SELECT hash, log_path FROM runs WHERE run_id = 'lock_order-1'")[0]
     with open(run[1], "rb") as f:
         assert log.read_bytes() == f.read()
     out = tmp_path / "pq"
-    p = ft("export", "lock_order-1", "--format", "parquet", "-o", str(out), "--db", str(export_store))
-    assert p.returncode == 0, p.stderr
-    p = ft("import", str(out), "--db", str(tmp_path / "b.duckdb"))
-    assert p.returncode == 0, p.stderr
+    assert main(["export", "lock_order-1", "--format", "parquet", "-o", str(out), "--db", str(export_store)]) == 0
+    assert main(["import", str(out), "--db", str(tmp_path / "b.duckdb")]) == 0
+    assert "imported lock_order-1: " in capsys.readouterr().out
     assert _rows(tmp_path / "b.duckdb", "SELECT run_id, status, hash FROM runs") == [("lock_order-1", "failed", run[0])]
 
 

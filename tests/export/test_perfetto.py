@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import subprocess
-import sys
 from collections import Counter
 from decimal import Decimal
 
@@ -123,20 +121,21 @@ def test_rules_catch_broken_traces(export_store):
     assert broken(lambda es: es[last_lane].update(ts=0))  # time going back on a track
 
 
-def test_cli_export_perfetto(export_store, tmp_path):
+def test_cli_export_perfetto(export_store, tmp_path, capsys):
+    from ftreplay.cli import main
+
     out = tmp_path / "t.json"
-    env_db = ["--db", str(export_store)]
-    p = subprocess.run([sys.executable, "-m", "ftreplay", "export", "mutex_counter-1", "--format", "perfetto",
-                        "-o", str(out), "--json", *env_db], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    summary = json.loads(p.stdout)
+    argv = ["export", "mutex_counter-1", "--format", "perfetto", "-o", str(out), "--db", str(export_store)]
+    assert main(argv + ["--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
     trace = json.loads(out.read_text())
     assert summary["trace_events"] == sum(1 for e in trace["traceEvents"] if e["ph"] != "M")
     assert trace["otherData"]["hash"] == _one(export_store, "SELECT hash FROM runs WHERE run_id = 'mutex_counter-1'")
-    again = subprocess.run([sys.executable, "-m", "ftreplay", "export", "mutex_counter-1", "--format", "perfetto",
-                            "-o", str(out), *env_db], capture_output=True, text=True, timeout=120)
-    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err
     assert json.loads(out.read_text()) == trace  # untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # no partial file left
 
 
 def test_a_forked_child_is_its_own_process(tmp_path):
