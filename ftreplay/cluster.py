@@ -19,7 +19,7 @@ import logging
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import UsageError
+from .errors import FtreplayError, UsageError
 
 SCHEME = "dask://"
 
@@ -55,7 +55,15 @@ class DaskExecutor:
         futures = self.client.map(fn, list(batches), pure=False)
         try:
             for fut in futures:
-                yield fut.result()
+                try:
+                    yield fut.result()
+                except Exception as e:
+                    # A worker's own error (an unknown scenario file, a model bug) comes back
+                    # as raised; the cluster's (a worker killed, a lost connection) as one line.
+                    if type(e).__module__.split(".")[0] in ("distributed", "tornado", "dask"):
+                        raise FtreplayError(f"the Dask cluster failed: {type(e).__name__}: "
+                                            f"{str(e).splitlines()[0] if str(e) else ''}") from None
+                    raise
         finally:
             self.client.cancel(futures)
 
@@ -76,7 +84,7 @@ def cluster_executor(address: str, jobs: int = 2, processes: bool = True,
         if target == "local":
             cluster = distributed.LocalCluster(
                 n_workers=jobs, threads_per_worker=1, processes=processes, dashboard_address=":0",
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # failures come back as errors of the tasks
             )
             client = distributed.Client(cluster)
         else:

@@ -288,11 +288,15 @@ def write_trace(
     sql = sql.replace("{cuts}", CUTS_SQL if children else NO_CUTS_SQL)
     cur = con.execute(sql, {"run": run_id, "max_objects": max_objects})
     n = 0
+    last_ts = 0
     while True:
         rows = cur.fetchmany(8192)
         if not rows:
             break
         for _k, _sub, ph, tid, ts, dur, name, cat, id_, bind, flow, scope, args, pid in rows:
+            if ts is None:  # an end at the run's end, and a run recovered from a damaged log has no end time
+                ts = last_ts
+            last_ts = ts
             if (pid, tid) not in named:
                 name_track(pid, tid)
             ev: dict[str, Any] = {"ph": ph, "name": name, "cat": cat, "pid": pid, "tid": tid, "ts": _ts(ts)}

@@ -158,3 +158,24 @@ def test_a_forked_child_is_its_own_process(tmp_path):
     child = [e for e in evs if e["ph"] in "BX" and e["pid"] == 2]
     assert child and all(first <= e["args"]["seq"] <= last for e in child)
     assert any(e["pid"] == 1 and e["ph"] == "B" and e["args"]["seq"] > last for e in evs)  # the parent goes on
+
+
+def test_a_recovered_run_exports_up_to_its_last_event(tmp_path, capsys):
+    import ftreplay.api as ft
+    from ftreplay.cli import main
+
+    db = tmp_path / "s.duckdb"
+    with ft.open(str(db), write=True) as store:
+        run = store.record("mutex_counter", args={"iterations": 40}, knobs={"batch": 200})
+    log = _one(db, "SELECT log_path FROM runs WHERE run_id = ?", run.run_id)
+    with open(log, "rb") as f:
+        data = f.read()
+    cut = tmp_path / "cut.ftlog"
+    cut.write_bytes(data[: len(data) // 2])  # a killed recorder: no END frame, no end time
+    assert main(["import", str(cut), "--db", str(db)]) == 0
+    capsys.readouterr()
+    rec = _one(db, "SELECT (run_id, events) FROM runs WHERE status = 'incomplete'")
+    trace = _trace(db, rec[0])
+    assert check_trace(trace) == []
+    last = _one(db, "SELECT max(ts) FROM events WHERE run_id = ?", rec[0])
+    assert max(_ns(e["ts"]) for e in trace["traceEvents"] if "ts" in e) == last
