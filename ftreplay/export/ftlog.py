@@ -107,7 +107,8 @@ def _encode_kind(kid: int, cols: list[list[Any]]) -> list[Any]:
     out: list[Any] = [TAGS[kid], n]
     for codec, col, name in zip(CODECS[kid], cols, FIELDS[kid]):
         if codec in "qbs" and None in col:
-            raise StoreError(f"{TAGS[kid]}.{name} has NULLs where the log has none: not a run's rows")
+            raise StoreError(f"{TAGS[kid]}.{name} is NULL in this run's rows (a field added after the run was "
+                             "recorded?): its log cannot be rebuilt")
         if codec == "q":
             out.append(_int_column(col))
         elif codec == "b":
