@@ -312,6 +312,7 @@ def lookup(rt, tp: PyType, name: str):
     eng.point(ATOMIC_LOAD_NS)
     index = (tp.tp_version_tag ^ (name_addr >> 3)) & mask
     e = st.entry(index)
+    path = "miss"
     if rt.bugs_on(BUG_NO_SEQLOCK):
         eng.point(ATOMIC_LOAD_NS)
         ev = e.version
@@ -340,7 +341,7 @@ def lookup(rt, tp: PyType, name: str):
             # _Py_TryXGetStackRef(&entry->value): NULL is a cached "absent"
             ok = value is None or _try_incref_compare(rt, value, lambda: e.value)
             if not ok:
-                rt.emit(TYPEOBJECT_CACHE_READ, interp.id, index, tp.name, name, 0, "incref_failed")
+                path = "incref_failed"
                 break
             if e.sequence.end_read(seq):
                 rt.emit(TYPEOBJECT_CACHE_READ, interp.id, index, tp.name, name, value.obj if value else 0, "hit")
@@ -348,7 +349,7 @@ def lookup(rt, tp: PyType, name: str):
             if value is not None:
                 Py_DECREF(value)
             rt.emit(TYPEOBJECT_CACHE_READ, interp.id, index, tp.name, name, 0, "retry")
-    rt.emit(TYPEOBJECT_CACHE_READ, interp.id, index, tp.name, name, 0, "miss")
+    rt.emit(TYPEOBJECT_CACHE_READ, interp.id, index, tp.name, name, 0, path)
     # The slow path: under the type lock, version the type and walk the MRO.
     with rt.critical_section(st.mutex):  # BEGIN_TYPE_LOCK
         has_version = len(name) <= MCACHE_MAX_ATTR_SIZE and assign_version_tag(rt, tp)
