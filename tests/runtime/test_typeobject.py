@@ -3,8 +3,6 @@ when a writer rewrites the entry, version tags and their invalidation, strong MR
 
 from __future__ import annotations
 
-import pytest
-
 from ftreplay.runtime.typeobject import _Py_MAX_GLOBAL_TYPE_VERSION_TAG, cache_index
 from ftreplay.scenarios.interpreters import type_cache_torn_entry
 
