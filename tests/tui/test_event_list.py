@@ -20,8 +20,8 @@ def test_the_list_renders_only_what_it_shows_and_follows_the_cursor(drive, runs)
         await ui.press("end")
         rows = lst.visible_text()
         assert any(re.match(rf"▶ *{last:,} ", r) for r in rows)
+        page = lst.size.height - 1  # a page is the list's height when the key is pressed
         await ui.press("pageup")
-        page = lst.size.height - 1
         assert ui.status().startswith(f"seq {last - page}/")
         assert any(re.match(rf"▶ *{last - page:,} ", r) for r in lst.visible_text())
 
