@@ -91,7 +91,7 @@ def test_random_seeks_through_checkpoints(recorded):
     with Store.open(db) as store:
         for run_id, captured, what in runs:
             cur = Cursor(store, run_id)
-            for seq in rng.sample(sorted(captured), min(40, len(captured))):
+            for seq in rng.sample(sorted(captured), min(20, len(captured))):
                 st = cur.seek(seq)
                 assert st.comparable() == captured[seq].comparable(), f"{what} seek {seq}: " + _mismatch(
                     st, captured[seq])
