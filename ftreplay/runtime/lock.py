@@ -582,13 +582,26 @@ class SeqLock:
         self.sequence = new
         self.rt.emit(LOCK_WORD, self.addr, "seqlock", op, old, new)
 
+    def _yield(self) -> None:
+        """_Py_yield() while another thread holds the sequence: the spinning thread gives
+        the CPU away (it is not runnable for YIELD_NS), so a writer that holds the lock
+        finishes even under a strategy such as PCT that would otherwise always run the
+        spinner."""
+        eng = self.rt.engine
+        me = eng.cur
+        me.wait_what = "sched_yield"
+        me.wait_addr = self.addr
+        me.wait_holder = None
+        eng.block(YIELD_NS)
+
     def lock_write(self) -> None:
+        """_PySeqLock_LockWrite: CAS the sequence from even to odd, yielding while odd."""
         eng = self.rt.engine
         eng.point(ATOMIC_LOAD_NS)
         prev = self.sequence
         while True:
             if prev & 1:
-                eng.point(YIELD_NS)
+                self._yield()
                 eng.point(ATOMIC_LOAD_NS)
                 prev = self.sequence
                 continue
@@ -597,7 +610,7 @@ class SeqLock:
                 self._store("write_lock", prev + 1)
                 return
             prev = self.sequence
-            eng.point(YIELD_NS)
+            self._yield()
 
     def unlock_write(self) -> None:
         self.rt.engine.point(ATOMIC_STORE_NS)
@@ -615,7 +628,7 @@ class SeqLock:
             if not seq & 1:
                 self.rt.emit(LOCK_SEQ_READ, self.addr, seq, True)
                 return seq
-            eng.point(YIELD_NS)
+            self._yield()
 
     def end_read(self, previous: int) -> bool:
         eng = self.rt.engine

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..record.events import LOCK_SEQ_READ, TYPEOBJECT_CACHE_READ, TYPEOBJECT_CACHE_STORE, TYPEOBJECT_VERSION
-from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, ATOMIC_STORE_NS, GUEST_OP_NS, YIELD_NS
+from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, ATOMIC_STORE_NS, GUEST_OP_NS
 from .lock import PyMutex, SeqLock
 from .object import Py_DECREF, Py_INCREF, set_maybe_weakref, try_incref
 
@@ -232,47 +232,6 @@ def find_name_in_mro(rt, tp: PyType, name: str):
     return res
 
 
-# -- the entry's sequence ----------------------------------------------------------------------------------
-# _PySeqLock_BeginRead and _PySeqLock_LockWrite spin with _Py_yield() while a writer holds the
-# sequence.  The spinning thread gives the CPU away for the yield (it is not runnable for
-# YIELD_NS), so a writer holding the entry finishes even when a strategy such as PCT would
-# otherwise always run the spinner.
-def _py_yield(rt, lock: SeqLock) -> None:
-    me = rt.engine.cur
-    me.wait_what = "sched_yield"
-    me.wait_addr = lock.addr
-    me.wait_holder = None
-    rt.engine.block(YIELD_NS)
-
-
-def _begin_read(rt, lock: SeqLock) -> int:
-    eng = rt.engine
-    while True:
-        eng.point(ATOMIC_LOAD_NS)
-        seq = lock.sequence
-        if not seq & 1:
-            rt.emit(LOCK_SEQ_READ, lock.addr, seq, True)
-            return seq
-        _py_yield(rt, lock)
-
-
-def _lock_write(rt, lock: SeqLock) -> None:
-    eng = rt.engine
-    eng.point(ATOMIC_LOAD_NS)
-    prev = lock.sequence
-    while True:
-        if prev & 1:
-            _py_yield(rt, lock)
-            eng.point(ATOMIC_LOAD_NS)
-            prev = lock.sequence
-            continue
-        eng.point(ATOMIC_RMW_NS)  # CAS even -> odd
-        if lock.sequence == prev:
-            lock._store("write_lock", prev + 1)
-            return
-        prev = lock.sequence
-
-
 # -- the cache --------------------------------------------------------------------------------------------
 def _store(rt, st: TypesState, e: CacheEntry, version: int, name: str, value) -> None:
     rt.engine.point(ATOMIC_STORE_NS)
@@ -289,7 +248,7 @@ def _update_cache(rt, st: TypesState, e: CacheEntry, name: str, version: int, va
         _store(rt, st, e, version, e.name, value)
         _store(rt, st, e, version, name, value)
         return
-    _lock_write(rt, e.sequence)
+    e.sequence.lock_write()  # yields while another writer holds the entry
     rt.engine.point(ATOMIC_LOAD_NS)
     if e.name == name and e.value is value and e.version == version:
         e.sequence.abandon_write()  # a racing reader already stored the same
@@ -328,7 +287,7 @@ def lookup(rt, tp: PyType, name: str):
                 return value
     else:
         while True:
-            seq = _begin_read(rt, e.sequence)
+            seq = e.sequence.begin_read()
             eng.point(ATOMIC_LOAD_NS)
             ev = e.version
             eng.point(ATOMIC_LOAD_NS)
