@@ -66,7 +66,6 @@ PHASES = (
 )
 
 
-
 class Machine:
     """What the processes of one run share: process ids, which one runs, the parent's state
     saved while its child runs (the live side of the projection's save/restore)."""
@@ -94,6 +93,10 @@ class Shared(dict):
 
     def __deepcopy__(self, memo) -> "Shared":
         return self
+
+
+class ForkError(Exception):
+    """PythonFinalizationError raised to the guest by os.fork() at interpreter shutdown."""
 
 
 class ChildProcess:
@@ -310,10 +313,6 @@ def fork(rt, child_fn: Callable, args: tuple) -> ChildProcess:
         if after_parent is not None:
             after_parent()
     return ChildProcess(pid, status)
-
-
-class ForkError(Exception):
-    """RuntimeError / PythonFinalizationError raised to the guest by os.fork()."""
 
 
 def _copy_runtime(rt, child_eng: Engine, args: tuple):
