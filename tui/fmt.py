@@ -619,6 +619,38 @@ def _interp_explain(k: str, e: Any, objs: Optional[dict[int, str]]) -> Optional[
     return None
 
 
+_LIFECYCLE_KINDS = frozenset((
+    "thread.handle", "thread.must_exit", "pystate.shutting_down", "pystate.hang", "pystate.delete_list",
+    "pylifecycle.phase", "pylifecycle.fork", "pylifecycle.after_fork_child", "pylifecycle.after_fork_parent",
+    "pylifecycle.exit", "pylifecycle.reinit_lock"))
+
+
+def _lifecycle_summary(k: str, e: Any, labels: dict[int, str]) -> str:
+    """Thread handles, finalization and fork (runtime/threadmodule.py, runtime/pylifecycle.py)."""
+    if k == "thread.handle":
+        daemon = "  daemon" if e.daemon else ""
+        return f"handle of {tid(e.thread) if e.thread else 'a new thread'}  {e.old or 'new'} → {e.new}{daemon}"
+    if k == "thread.must_exit":
+        return f"{tid(e.thread)}  started too late: exits without touching its thread state"
+    if k == "pystate.shutting_down":
+        return f"{tid(e.thread)}  {e.old} → {e.new}  by {tid(e.tid)}"
+    if k == "pystate.hang":
+        return f"{tid(e.thread)}  hangs forever: its thread state was shut down"
+    if k == "pystate.delete_list":
+        return f"{tid(e.thread)}  interp {e.interp}  deleted by {tid(e.tid)} (was {e.phase_old})"
+    if k == "pylifecycle.phase":
+        return f"finalization: {e.phase}"
+    if k == "pylifecycle.fork":
+        return f"fork: process {e.child} starts, with only {tid(e.thread)}"
+    if k == "pylifecycle.after_fork_child":
+        return f"process {e.process} (child of {e.parent}): after-fork begins, parking lot reset"
+    if k == "pylifecycle.after_fork_parent":
+        return f"process {e.child} ended ({e.status}); the parent goes on"
+    if k == "pylifecycle.exit":
+        return f"process {e.process} exits ({e.status})"
+    return f"{mutex_name(e.mutex, labels)}  zeroed in the child  (was {mutex_bits(e.bits_old)}, {tid(e.holder)})"
+
+
 def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = None) -> str:
     """A compact one-line description for the event list (``objs``: object names by id)."""
     k = kind_of(e)
@@ -669,8 +701,11 @@ def summary(e: Any, labels: dict[int, str], objs: Optional[dict[int, str]] = Non
         line = _stw_summary(k, e)
         if line is not None:
             return line
+    if k in _LIFECYCLE_KINDS:
+        return _lifecycle_summary(k, e, labels)
     if k == "pystate.new_thread":
-        return f"{tid(e.thread)}  interp {e.interp}  {e.new}"
+        proc = f"  process {e.process}" if e.process != 1 else ""
+        return f"{tid(e.thread)}  interp {e.interp}  {e.new}{proc}"
     if k == "pystate.delete_thread":
         return f"{tid(e.thread)}  interp {e.interp}"
     if k in ("thread.start", "thread.exit", "thread.join"):

@@ -98,3 +98,19 @@ def test_inside_the_child_the_panel_and_lanes_name_processes(drive, sql):
         assert "done: finished" in panel_lines(ui.text(), "Handles, processes & finalization")
 
     drive("fork", check)
+
+
+def test_event_list_lines_for_fork_and_finalization():
+    from ftreplay.record.events import (
+        PylifecycleFork, PylifecyclePhase, PylifecycleReinitLock, PystateHang, PystateShuttingDown, ThreadHandle)
+    from tui import fmt
+
+    labels = {0x10: "HEAD_LOCK"}
+    assert fmt.summary(PylifecycleFork(5, 0, 1, 2, 1), labels) == "fork: process 2 starts, with only T1"
+    assert fmt.summary(PylifecycleReinitLock(9, 0, 1, 0x10, 1, 1), labels).startswith("HEAD_LOCK  zeroed in the child")
+    assert fmt.summary(PystateShuttingDown(7, 0, 1, 3, "suspended", "shutting_down"), labels) == (
+        "T3  suspended → shutting_down  by T1")
+    assert "hangs forever" in fmt.summary(PystateHang(8, 0, 3, 3), labels)
+    assert fmt.summary(PylifecyclePhase(6, 0, 1, "atexit", "pending_calls"), labels) == "finalization: atexit"
+    assert fmt.summary(ThreadHandle(2, 0, 1, 0x20, 4, "starting", "running", True), labels) == (
+        "handle of T4  starting → running  daemon")
