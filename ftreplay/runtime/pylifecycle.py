@@ -77,6 +77,7 @@ class Machine:
         self.thread_process: dict[int, int] = {}  # tid -> pid for threads a child created
         self.saved: dict[int, dict] = {}  # pid -> process sections while its child runs
         self.exited: dict[int, dict] = {}  # pid -> final process sections of an exited child
+        self.snapshots: dict[int, Any] = {}  # pid -> the recorder's snapshot function of that process
 
     def __deepcopy__(self, memo) -> "Machine":
         return self  # shared by every process
@@ -384,10 +385,9 @@ def _run_child(rt, pid: int, forker, child_fn: Callable, args: tuple) -> str:
     cts = next(t for t in crt.pystate.all_tstates if t.id == fts.id)
     saved_clock = saved_snapshot = None
     muted: list = []
-    crt.parent_snapshot = None
     if rec is not None:
         saved_clock, saved_snapshot = rec.clock, rec.snapshot
-        crt.parent_snapshot = saved_snapshot
+        rt.machine.snapshots[rt.pid] = saved_snapshot
         rec.clock = child_eng
         rec.snapshot = crt.snapshot
 
@@ -459,8 +459,8 @@ def _exit_process(crt, status: str) -> None:
     machine.current = crt.parent_pid
     machine.saved.pop(crt.parent_pid, None)
     rec = crt._rec
-    if rec is not None and crt.parent_snapshot is not None:
-        rec.snapshot = crt.parent_snapshot  # from this event on the state is the parent's
+    if rec is not None and crt.parent_pid in machine.snapshots:
+        rec.snapshot = machine.snapshots[crt.parent_pid]  # from this event on the state is the parent's
     crt.emit(PYLIFECYCLE_EXIT, pid, status)
 
 

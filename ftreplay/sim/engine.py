@@ -70,6 +70,9 @@ class SimThread:
     def __repr__(self) -> str:
         return f"T{self.tid}"
 
+    def __deepcopy__(self, memo) -> "SimThread":
+        return self  # the run's machinery: a forked process's copy refers to the same sim thread
+
 
 class Failure:
     __slots__ = ("reason", "message", "seq")

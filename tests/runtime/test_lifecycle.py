@@ -262,3 +262,32 @@ def test_after_fork_hooks_run_in_the_child_on_its_copies(run_guest):
     run_guest(guest).ok()
     assert box["order"] == ["before", "child", "parent"]
     assert box["child_v"] == 5 and box["parent_v"] == 0
+
+
+def test_a_child_can_fork_again(run_guest):
+    box = Shared()
+
+    def guest(rt):
+        lst = rt.new_list("L")
+
+        def grandchild(grt):
+            lst.append(grt.new_object("int"))
+            box["grandchild"] = (grt.pid, grt.parent_pid, lst.ob_size)
+            box["gc_thread"] = grt.start_thread(lambda: None, name="gc-thread").ident
+
+        def child(crt):
+            w = crt.start_thread(lambda: crt.work(5 * US), name="child-worker")
+            box["child_thread"] = w.ident
+            box["grandchild_status"] = crt.fork(grandchild).status
+            box["child_len"] = lst.ob_size
+            w.join()
+
+        box["status"] = rt.fork(child).status
+        box["parent_len"] = lst.ob_size
+
+    r = run_guest(guest, strategy="pct", seed=3).ok()
+    assert box["status"] == box["grandchild_status"] == "ok"
+    assert box["grandchild"] == (3, 2, 1) and box["child_len"] == 0 and box["parent_len"] == 0
+    assert r.rt.machine.thread_process == {box["child_thread"]: 2, box["gc_thread"]: 3}
+    assert [(e.child, e.thread) for e in r.of("pylifecycle.fork")] == [(2, 1), (3, 1)]
+    assert [e.process for e in r.of("pylifecycle.exit")] == [3, 2]
