@@ -37,7 +37,7 @@ def cmd_shrink(args) -> int:
         return 0
     print(f"shrunk {res['source_run_id']} -> {res['run_id']}: {res['preemptions_before']} -> "
           f"{res['preemptions_after']} preemptions, {res['decisions_before']} -> {res['decisions_after']} decisions, "
-          f"{res['events_before']:,} -> {res['events_after']:,} events ({res['tests']} candidate runs, {res['seconds']:.2f}s"
+          f"{res['events_before']:,} -> {res['events_after']:,} events ({res['tests']} candidate run{'s' * (res['tests'] != 1)}, {res['seconds']:.2f}s"
           + ("" if res["minimal"] else ", stopped at --max-tests: may not be minimal") + ")")
     f = res["failure"]
     print(f"  still fails: {f['reason']} at seq {f['seq']}: {f['message']}")
