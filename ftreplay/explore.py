@@ -11,8 +11,8 @@ Failing seeds are then recorded in the main process by replaying their schedule 
 normal record path (log file + ingest), so ``ftreplay verify`` passes on them.
 
 Strategies: ``random`` and ``pct`` draw seed N's schedule from seed N.  ``dfs`` enumerates
-schedules with at most ``preemption_bound`` preemptions, depth first; seed N is the N-th
-schedule of that enumeration (1-based).  The N-th schedule depends on the runs before it, so
+schedules with at most ``preemption_bound`` preemptions, depth first, those with fewer
+preemptions first; seed N is the N-th schedule of that enumeration (1-based).  The N-th schedule depends on the runs before it, so
 ``dfs`` runs in one process (``jobs`` and ``executor`` are not used) and a batch that does
 not continue where the previous one ended re-walks the enumeration from the start.
 """
@@ -130,15 +130,16 @@ def run_seeds(spec: ExploreSpec, seeds: list[int]) -> list[SeedOutcome]:
         if enum is None or enum.index > seed:
             _dfs_cache.clear()
             enum = _dfs_cache[spec] = DFSEnumerator(spec.preemption_bound)
-        while enum.prefix is not None and enum.index < seed:
+        got = None
+        while got is None and enum.prefix is not None:
+            number = enum.index
             strat = DFSStrategy(enum.prefix)
-            execution(replace(meta0, seed=enum.index), NullSink(), strat).run()
-            enum.advance(strat)
-        if enum.prefix is None:
+            outcome = _outcome(number, execution(replace(meta0, seed=number), NullSink(), strat))
+            if enum.advance(strat) and number == seed:
+                got = outcome
+        if got is None:
             break  # the enumeration is exhausted: fewer outcomes than seeds
-        strat = DFSStrategy(enum.prefix)
-        out.append(_outcome(seed, execution(replace(meta0, seed=seed), NullSink(), strat)))
-        enum.advance(strat)
+        out.append(got)
     return out
 
 

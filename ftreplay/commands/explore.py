@@ -105,7 +105,7 @@ def cmd_explore(args) -> int:
     if args.json:
         _print_json(res)
         return 0
-    print(f"explored {res['scenario']} with {res['strategy']}: {res['runs_tried']:,} schedules in {res['seconds']:.2f}s "
+    print(f"explored {res['scenario']} with {res['strategy']}: {res['runs_tried']:,} schedule{'s' * (res['runs_tried'] != 1)} in {res['seconds']:.2f}s "
           f"({res['schedules_per_s'] or 0:,.0f}/s, {res['jobs']} job{'s' if res['jobs'] != 1 else ''})"
           + (", enumeration exhausted" if res["exhausted"] else ""))
     if not res["found"]:

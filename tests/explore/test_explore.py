@@ -94,3 +94,10 @@ def test_bad_input_is_a_usage_error(tmp_path, kw, msg):
     with pytest.raises(UsageError, match=msg):
         explore(spec, db=str(tmp_path / "s.duckdb"), **kw)
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_dfs_visits_fewer_preemptions_first():
+    outs = run_seeds(LOCK_ORDER_1, list(range(1, 400)))
+    meta = base_meta(LOCK_ORDER_1)
+    counts = [count_preemptions(meta, o.schedule_text) for o in outs]
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] == 1

@@ -8,9 +8,10 @@ thread, else the lowest thread id", so a schedule is determined by where it devi
 
 ``DFSEnumerator`` walks the tree of decisions depth first: each run follows a prefix of
 choices, then the default.  After the run, the deepest decision with an untried choice that
-keeps the path within ``bound`` preemptions is advanced, and the choices after it are
-forgotten.  No schedule is produced twice, and the N-th schedule is a pure function of the
-scenario, so "seed N" means "the N-th schedule of the enumeration" (1-based).
+keeps the path within the bound is advanced, and the choices after it are forgotten.  The
+bound grows from 0 to ``bound`` preemptions (iterative context bounding: schedules with fewer
+preemptions come first).  No schedule is counted twice, and the N-th schedule is a pure
+function of the scenario, so "seed N" means "the N-th schedule of the enumeration" (1-based).
 
 ``GuidedStrategy`` replays a failing run's switches keyed by each thread's own progress
 (``(tid, k)``: the k-th decision at which thread tid was running and could continue), so
@@ -76,17 +77,24 @@ class DFSStrategy:
 
 
 class DFSEnumerator:
-    """The depth-first walk.  ``prefix`` is the next run's prefix (None: exhausted); after
-    running it with ``DFSStrategy(prefix)``, ``advance(strategy)`` computes the next one."""
+    """The walk, by iterative context bounding (CHESS): pass 0 visits every schedule with no
+    preemption, pass 1 those with exactly one, ... up to ``bound``; each pass is a depth-first
+    walk with that pass's bound, and a schedule counts only in the pass whose bound equals its
+    preemptions (the ones below are re-run to find their way, not counted again).
+
+    ``prefix`` is the next run's prefix (None: exhausted); after running it with
+    ``DFSStrategy(prefix)``, ``advance(strategy)`` says whether that run counted (it is
+    schedule number ``index`` before the call) and computes the next prefix."""
 
     def __init__(self, bound: int) -> None:
         self.bound = bound
+        self.pass_bound = 0
         # Per decision of the current path: [options, chosen index, could continue, preemptions before it].
         self.path: list[list] = []
         self.prefix: Optional[list[int]] = []
-        self.index = 1  # the 1-based number of the schedule ``prefix`` produces
+        self.index = 1  # the 1-based number the next counted schedule gets
 
-    def advance(self, strategy: DFSStrategy) -> Optional[list[int]]:
+    def advance(self, strategy: DFSStrategy) -> bool:
         path = self.path
         used = 0
         if path:
@@ -94,18 +102,24 @@ class DFSEnumerator:
             used = last[3] + (1 if last[2] and last[1] > 0 else 0)
         for opts, cont in strategy.nodes:
             path.append([opts, 0, cont, used])
-        self.index += 1
-        bound = self.bound
+        counted = used == self.pass_bound
+        if counted:
+            self.index += 1
+        limit = self.pass_bound
         while path:
             node = path[-1]
             opts, chosen, cont, before = node
-            if chosen + 1 < len(opts) and before + (1 if cont else 0) <= bound:
+            if chosen + 1 < len(opts) and before + (1 if cont else 0) <= limit:
                 node[1] = chosen + 1
                 self.prefix = [n[0][n[1]] for n in path]
-                return self.prefix
+                return counted
             path.pop()
-        self.prefix = None
-        return None
+        if self.pass_bound < self.bound:
+            self.pass_bound += 1
+            self.prefix = []
+        else:
+            self.prefix = None
+        return counted
 
 
 class GuidedStrategy:
