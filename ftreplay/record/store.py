@@ -188,52 +188,81 @@ def view_ddl() -> list[str]:
     return out
 
 
+_PROC = """spans AS (
+    SELECT f.seq AS start_seq, f.child AS process,
+        coalesce(x.seq, (SELECT events - 1 FROM runs WHERE run_id = $run)) AS end_seq,
+        coalesce(x.ts, (SELECT virtual_ns FROM runs WHERE run_id = $run)) AS end_ts
+    FROM raw.pylifecycle_fork f
+    LEFT JOIN raw.pylifecycle_exit x ON x.run_id = $run AND x.process = f.child
+    WHERE f.run_id = $run
+)"""
+
+
+def _in_process(table: str) -> str:
+    """``table`` (with a ``seq`` column) plus ``process`` (1, or the forked child whose span
+    holds the event: after its pylifecycle.fork up to its pylifecycle.exit; spans nest)
+    and ``pend``/``pend_ts`` (that span's last seq and its ts; NULL in process 1)."""
+    return f"""SELECT e.*, coalesce(p.process, 1) AS process, p.end_seq AS pend, p.end_ts AS pend_ts FROM {table} e
+    LEFT JOIN (
+        SELECT e2.seq, arg_max(s.process, s.start_seq) AS process, arg_max(s.end_seq, s.start_seq) AS end_seq,
+            arg_max(s.end_ts, s.start_seq) AS end_ts
+        FROM {table} e2 JOIN spans s ON e2.seq > s.start_seq AND e2.seq <= s.end_seq GROUP BY e2.seq
+    ) p USING (seq)"""
+
+
+# A forked child runs inside its parent's fork window (its events come between the parent's
+# pylifecycle.fork and the child's pylifecycle.exit), and the forking thread keeps its id in
+# the child: the tables below pair events within one process.
+
 # One row per stretch of time a thread spends in one thread state ('detached',
 # 'attached', 'suspended', 'shutting_down'), and 'exited' from thread.exit on (a thread
 # deletes its state while attached, so nothing follows).  The last stretch ends at the
 # run's last event.  Parking is in park_intervals (a parked thread is
 # also detached, or attached when it parked without detaching).
-THREAD_STATE_INTERVALS_SQL = """
+THREAD_STATE_INTERVALS_SQL = f"""
 INSERT INTO thread_state_intervals
-WITH pts AS (
+WITH {_PROC}, pts0 AS (
     SELECT thread AS t, seq, ts, new AS state FROM raw.pystate_new_thread WHERE run_id = $run
     UNION ALL SELECT thread, seq, ts, new FROM raw.pystate_attach WHERE run_id = $run
     UNION ALL SELECT thread, seq, ts, new FROM raw.pystate_detach WHERE run_id = $run
     UNION ALL SELECT thread, seq, ts, new FROM raw.pystate_suspend WHERE run_id = $run
     UNION ALL SELECT thread, seq, ts, 'exited' FROM raw.thread_exit WHERE run_id = $run
+), pts AS ({_in_process("pts0")}
 ), ends AS (SELECT events - 1 AS seq, virtual_ns AS ts FROM runs WHERE run_id = $run)
 SELECT $run, t, state, seq,
-    coalesce(lead(seq) OVER w - 1, (SELECT seq FROM ends)),
+    coalesce(lead(seq) OVER w - 1, pend, (SELECT seq FROM ends)),
     ts,
-    coalesce(lead(ts) OVER w, (SELECT ts FROM ends))
+    coalesce(lead(ts) OVER w, pend_ts, (SELECT ts FROM ends))
 FROM pts
-WINDOW w AS (PARTITION BY t ORDER BY seq)
+WINDOW w AS (PARTITION BY process, t ORDER BY seq)
 """
 
 # Each stretch a thread spends enqueued in the parking lot: from its park to its wake.
-PARK_INTERVALS_SQL = """
+PARK_INTERVALS_SQL = f"""
 INSERT INTO park_intervals
-WITH pts AS (
+WITH {_PROC}, pts0 AS (
     SELECT tid AS t, seq, ts, addr, 'park' AS k, NULL AS result FROM raw.parking_lot_park WHERE run_id = $run AND qlen > 0
     UNION ALL SELECT tid, seq, ts, addr, 'wake', result FROM raw.parking_lot_wake WHERE run_id = $run AND result <> 'again'
+), pts AS ({_in_process("pts0")}
 ), paired AS (
     SELECT *, lead(seq) OVER w AS wake_seq, lead(ts) OVER w AS wake_ts, lead(result) OVER w AS wake_result
-    FROM pts WINDOW w AS (PARTITION BY t ORDER BY seq)
+    FROM pts WINDOW w AS (PARTITION BY process, t ORDER BY seq)
 ), ends AS (SELECT events - 1 AS seq, virtual_ns AS ts FROM runs WHERE run_id = $run)
-SELECT $run, t, addr, seq, coalesce(wake_seq, (SELECT seq FROM ends)), ts,
-    coalesce(wake_ts, (SELECT ts FROM ends)), wake_result
+SELECT $run, t, addr, seq, coalesce(wake_seq, pend, (SELECT seq FROM ends)), ts,
+    coalesce(wake_ts, pend_ts, (SELECT ts FROM ends)), wake_result
 FROM paired WHERE k = 'park'
 """
 
 # Each acquisition of a PyMutex paired with the release that follows it on that mutex.
-LOCK_HOLDS_SQL = """
+LOCK_HOLDS_SQL = f"""
 INSERT INTO lock_holds
-WITH ev AS (
+WITH {_PROC}, ev0 AS (
     SELECT mutex, seq, ts, tid, 'a' AS k, wait_ns, via FROM raw.lock_acquire WHERE run_id = $run
     UNION ALL SELECT mutex, seq, ts, tid, 'r', NULL, via FROM raw.lock_release WHERE run_id = $run
+), ev AS ({_in_process("ev0")}
 ), paired AS (
     SELECT *, lead(seq) OVER w AS next_seq, lead(ts) OVER w AS next_ts, lead(k) OVER w AS next_k
-    FROM ev WINDOW w AS (PARTITION BY mutex ORDER BY seq)
+    FROM ev WINDOW w AS (PARTITION BY process, mutex ORDER BY seq)
 )
 SELECT $run, mutex, tid, seq,
     CASE WHEN next_k = 'r' THEN next_seq END,
