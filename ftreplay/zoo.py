@@ -26,7 +26,7 @@ RESULTS: dict[str, dict[str, Any]] = {
     'debug_fill_refcount_fields': {'pct': {'found': True, 'runs': 8, 'seconds': 0.9}, 'strategy': 'pct', 'found': True, 'runs': 8, 'reason': 'use_after_free', 'preemptions': [3, 1]},
     'instrumentation_version_clear': {'pct': {'found': True, 'runs': 1, 'seconds': 0.7}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'livelock', 'preemptions': [0, 0]},
     'fork_without_stw': {'pct': {'found': True, 'runs': 1, 'seconds': 0.7}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'deadlock', 'preemptions': [1, 0]},
-    'fork_without_head_lock': {'pct': {'found': False, 'runs': 1600, 'seconds': 126.6}, 'random': {'found': True, 'runs': 28, 'seconds': 4.0}, 'strategy': 'random', 'found': True, 'runs': 28, 'reason': 'invariant', 'preemptions': [146, 40]},
+    'fork_without_head_lock': {'pct': {'found': False, 'runs': 10000, 'seconds': 86.8}, 'random': {'found': True, 'runs': 28, 'seconds': 4.0}, 'strategy': 'random', 'found': True, 'runs': 28, 'reason': 'invariant', 'preemptions': [146, 40]},
     'afterfork_handles_joinable': {'pct': {'found': True, 'runs': 1, 'seconds': 1.0}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'deadlock', 'preemptions': [3, 0]},
     'start_thread_during_finalization': {'pct': {'found': True, 'runs': 1, 'seconds': 0.8}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'use_after_free', 'preemptions': [0, 0]},
     'drop_gil_finalizing_switch': {'pct': {'found': True, 'runs': 1, 'seconds': 0.7}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'use_after_free', 'preemptions': [2, 2]},
