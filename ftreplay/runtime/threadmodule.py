@@ -185,12 +185,7 @@ class ThreadModule:
         else:
             ps.bind(ts, me)
             ps.attach(ts)  # hangs if the finalizer shut the tstate down meanwhile
-            ts.phase = "running"
-            rt.emit(THREAD_START, ts.id)
-            fn(*args)
-            ts.phase = "exited"
-            rt.emit(THREAD_EXIT, ts.id)
-            ps.delete_current(ts)
+            _run_body(rt, ts, fn, args)
         ps.head_lock()
         if h in self.shutdown_handles:  # remove_from_shutdown_handles: llist_remove
             h.unlinking = True  # prev->next = next ...
@@ -248,12 +243,7 @@ class ThreadModule:
         t.tstate_lock.lock()
         t.tstate_lock_field.store(t.tstate_lock)
         t.started.notify()
-        ts.phase = "running"
-        rt.emit(THREAD_START, ts.id)
-        fn(*args)
-        ts.phase = "exited"
-        rt.emit(THREAD_EXIT, ts.id)
-        ps.delete_current(ts)
+        _run_body(rt, ts, fn, args)
         t.tstate_lock.unlock()  # the runtime releases the sentinel as the tstate dies
 
 
@@ -332,3 +322,13 @@ class LegacyThread:
             )
         self.is_stopped.store(True)
         self.tstate_lock_field.store(None)
+
+
+def _run_body(rt, ts, fn: Callable, args: tuple) -> None:
+    """The thread's target on its attached thread state, then PyThreadState_DeleteCurrent."""
+    ts.phase = "running"
+    rt.emit(THREAD_START, ts.id)
+    fn(*args)
+    ts.phase = "exited"
+    rt.emit(THREAD_EXIT, ts.id)
+    rt.pystate.delete_current(ts)

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..record.events import LOCK_SEQ_READ, TYPEOBJECT_CACHE_READ, TYPEOBJECT_CACHE_STORE, TYPEOBJECT_VERSION
-from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_RMW_NS, ATOMIC_STORE_NS, GUEST_OP_NS
+from ..record.events import TYPEOBJECT_CACHE_READ, TYPEOBJECT_CACHE_STORE, TYPEOBJECT_VERSION
+from ..sim.clock import ATOMIC_LOAD_NS, ATOMIC_STORE_NS, GUEST_OP_NS
 from .lock import PyMutex, SeqLock
 from .object import Py_DECREF, Py_INCREF, set_maybe_weakref, try_incref
 

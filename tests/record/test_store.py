@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from ftreplay.errors import StoreError
-from ftreplay.record.events import ENVELOPE, FIELDS, KINDS, TAGS, view_name
+from ftreplay.record.events import ENVELOPE, FIELDS, TAGS, view_name
 from ftreplay.record.log import read_log
 from ftreplay.record.store import RUNS_COLUMNS, Store
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
 from ftreplay.runtime.lock import (
     _Py_HAS_PARKED,
     _Py_LOCKED,

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ftreplay.runtime.parking_lot import NUM_BUCKETS, ParkResult
 
 MS = 1_000_000

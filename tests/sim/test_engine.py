@@ -236,7 +236,7 @@ def test_failure_stops_the_run_and_nothing_is_recorded_after_it(run_guest):
                 y.load()
             box["after"] += 1
 
-        t = rt.start_thread(other)
+        rt.start_thread(other)
         rt.work(1000)
         assert False, "stop"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ...errors import ScheduleDiverged
+from .replay import diverged, thread_with
 
 
 def _tid(t) -> int:
@@ -60,11 +60,10 @@ class DFSStrategy:
         self.i = i + 1
         if i < len(self.prefix):
             tid = self.prefix[i]
-            for t in runnable:
-                if t.tid == tid:
-                    return t
-            ready = ", ".join(f"T{t.tid}" for t in runnable)
-            raise ScheduleDiverged(f"dfs prefix diverged at decision {i}: T{tid} cannot run (runnable: {ready})")
+            t = thread_with(runnable, tid)
+            if t is None:
+                raise diverged("dfs prefix", i, tid, runnable)
+            return t
         opts, cont = _options(runnable, current)
         self.nodes.append((opts, cont))
         if cont:
@@ -146,19 +145,9 @@ class GuidedStrategy:
         pass
 
     def pick(self, runnable, current):
-        cont = current is not None and current in runnable
-        tid = current.tid if current is not None else 0
-        ck = (tid, cont)
-        k = self.counts.get(ck, 0)
-        self.counts[ck] = k + 1
-        key = (tid, k)
+        key, cont = _decision_key(self.counts, runnable, current)
         want = (self.preempt if cont else self.free).get(key)
-        chosen = None
-        if want is not None:
-            for t in runnable:
-                if t.tid == want:
-                    chosen = t
-                    break
+        chosen = thread_with(runnable, want) if want is not None else None
         if chosen is None:
             chosen = current if cont else min(runnable, key=_tid)
         self.trace.append((key, cont, chosen.tid))
@@ -184,27 +173,29 @@ class TracingReplay:
         pass
 
     def pick(self, runnable, current):
-        cont = current is not None and current in runnable
-        tid = current.tid if current is not None else 0
-        ck = (tid, cont)
-        k = self.counts.get(ck, 0)
-        self.counts[ck] = k + 1
+        key, cont = _decision_key(self.counts, runnable, current)
         i = self.i
         if i < len(self.decisions):
             self.i = i + 1
             want = self.decisions[i]
-            chosen = None
-            for t in runnable:
-                if t.tid == want:
-                    chosen = t
-                    break
+            chosen = thread_with(runnable, want)
             if chosen is None:
-                ready = ", ".join(f"T{t.tid}" for t in runnable)
-                raise ScheduleDiverged(f"schedule diverged at decision {i}: T{want} cannot run (runnable: {ready})")
+                raise diverged("schedule", i, want, runnable)
         else:
             chosen = current if cont else runnable[0]
-        self.trace.append(((tid, k), cont, chosen.tid))
+        self.trace.append((key, cont, chosen.tid))
         return chosen
+
+
+def _decision_key(counts: dict, runnable, current) -> tuple[tuple[int, int], bool]:
+    """``((tid, k), could_continue)``: the k-th decision taken after thread tid (0 at the
+    start) ran, counted separately for when it could continue and when it could not."""
+    cont = current is not None and current in runnable
+    tid = current.tid if current is not None else 0
+    ck = (tid, cont)
+    k = counts.get(ck, 0)
+    counts[ck] = k + 1
+    return (tid, k), cont
 
 
 def preemptions(trace) -> int:

@@ -27,8 +27,20 @@ class ReplayStrategy:
             return current if current in runnable else runnable[0]
         tid = self.decisions[i]
         self.i = i + 1
-        for t in runnable:
-            if t.tid == tid:
-                return t
-        ready = ", ".join(f"T{t.tid}" for t in runnable)
-        raise ScheduleDiverged(f"schedule diverged at decision {i}: T{tid} cannot run (runnable: {ready})")
+        t = thread_with(runnable, tid)
+        if t is None:
+            raise diverged("schedule", i, tid, runnable)
+        return t
+
+
+def thread_with(runnable, tid: int):
+    """The runnable thread with id ``tid``, or None."""
+    for t in runnable:
+        if t.tid == tid:
+            return t
+    return None
+
+
+def diverged(what: str, i: int, tid: int, runnable) -> ScheduleDiverged:
+    ready = ", ".join(f"T{t.tid}" for t in runnable)
+    return ScheduleDiverged(f"{what} diverged at decision {i}: T{tid} cannot run (runnable: {ready})")
