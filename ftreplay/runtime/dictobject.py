@@ -163,7 +163,8 @@ class PyDict:
             v = load_slot()
             if v is None:
                 return None
-            if try_incref_compare(load_slot, v):
+            v = try_incref_compare(load_slot, v)
+            if v is not None:
                 eng.point(ATOMIC_LOAD_NS)
                 if self.ma_keys is keys:
                     rt.emit(DICTOBJECT_READ, self.op.obj, i, v.obj, "lockfree", keys.addr)

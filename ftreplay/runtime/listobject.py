@@ -75,17 +75,19 @@ def new_ref_with_lock(op) -> None:
 
 def try_incref_compare(load_slot, op):
     """_Py_TryIncrefCompare(src, op) for a pointer ``op`` loaded from ``*src``: the object
-    now at op's address gets the reference; False if that failed or ``*src`` changed."""
+    now at op's address gets the reference and is returned; None if that failed or ``*src``
+    changed.  CPython compares pointers: when op's block was freed and reused by an object
+    that is now in ``*src`` itself, the reader gets (and must later drop) that object."""
     target = op.rt.obmalloc.header_at(op, "_Py_TryIncrefCompare")
     if pyobject.try_incref_fast(target):
-        return target is op
+        return target
     if not pyobject.try_incref_shared(target):
-        return False
+        return None
     cur = load_slot()
     if cur is None or cur.addr != op.addr:
         pyobject.Py_DECREF(target)
-        return False
-    return target is op
+        return None
+    return target
 
 
 class PyList:
@@ -244,9 +246,11 @@ class PyList:
             return arr.items[i]
 
         v = load_slot()
-        if v is not None and try_incref_compare(load_slot, v):
-            rt.emit(LISTOBJECT_READ, self.op.obj, i, v.obj, "lockfree", arr.addr)
-            return v
+        if v is not None:
+            v = try_incref_compare(load_slot, v)
+            if v is not None:
+                rt.emit(LISTOBJECT_READ, self.op.obj, i, v.obj, "lockfree", arr.addr)
+                return v
         return self._item_impl(i)
 
     def _item_impl(self, i: int):
