@@ -8,7 +8,7 @@ from . import scenario
 @scenario(
     "mutex_counter",
     "threads increment one plain shared counter under one PyMutex; the guest checks the total",
-    steps_hint=4000,
+    steps_hint=5200,
     threads="worker threads",
     iterations="increments per thread",
     work_ns="guest work inside the critical section (virtual ns)",
@@ -35,7 +35,7 @@ def mutex_counter(rt, threads: int = 4, iterations: int = 100, work_ns: int = 20
 @scenario(
     "event_notify",
     "several threads wait on one PyEvent; one thread notifies it; every waiter must see it set",
-    steps_hint=600,
+    steps_hint=300,
     waiters="waiting threads",
     delay_ns="virtual time the notifier works before notifying",
 )
@@ -65,7 +65,7 @@ def event_notify(rt, waiters: int = 4, delay_ns: int = 50_000):
 @scenario(
     "join_race",
     "threads B and C both join thread A (the _tstate_lock join race of gh-116372 with --bug join_tstate_lock_race)",
-    steps_hint=300,
+    steps_hint=200,
     bugs=("join_tstate_lock_race",),
     joiners="threads that join A (B, C, ...)",
     work_ns="virtual time thread A works before exiting; over 1 ms, joiners parked on A's lock get it handed off",
@@ -88,7 +88,7 @@ def join_race(rt, joiners: int = 2, work_ns: int = 1_500_000):
 @scenario(
     "lock_order",
     "two threads take two PyMutexes in opposite orders: a lock-order inversion that deadlocks on some schedules",
-    steps_hint=400,
+    steps_hint=140,
     iterations="times each thread takes both locks",
     work_ns="guest work while holding the first lock",
 )

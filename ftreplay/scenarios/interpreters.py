@@ -13,7 +13,7 @@ from . import scenario
     "releases it through a pending call into the subinterpreter (the worker registers the class inside a "
     "stop-the-world pause of the subinterpreter alone); another thread creates and closes legacy "
     "interpreters (main's obmalloc) meanwhile; fails as a crash with --bug tstate_clear_wrong_interp",
-    steps_hint=4000,
+    steps_hint=700,
     bugs=("tstate_clear_wrong_interp",),
     interps="isolated subinterpreters, one after another",
     legacy="legacy subinterpreters created by a second thread",
@@ -58,7 +58,7 @@ def subinterp_clear_from_main(rt, interps: int = 2, legacy: int = 2):
     "two threads create isolated subinterpreters (each its own GIL) at the same time while the main thread "
     "keeps the main GIL busy; each new interpreter fixes up sys and builtins through the runtime's extension "
     "cache (the GIL build is its default); fails as an invariant with --bug subinterp_shared_sys_init",
-    steps_hint=3000,
+    steps_hint=900,
     bugs=("subinterp_shared_sys_init",),
     knobs={"build": "gil"},
     creators="threads creating interpreters",
@@ -91,7 +91,7 @@ def twin_isolated_subinterp_init(rt, creators: int = 2, rounds: int = 2, work_ms
     "entries share one slot (the name 'y' is interned at an address that collides, as trying candidate names "
     "would find), so the slot is rewritten back and forth; every reader checks it got A.x; fails as an "
     "assertion with --bug type_cache_no_seqlock",
-    steps_hint=4000,
+    steps_hint=2800,
     bugs=("type_cache_no_seqlock",),
     readers="reader threads",
     rounds="lookups per thread",
@@ -133,7 +133,7 @@ def type_cache_torn_entry(rt, readers: int = 2, rounds: int = 30):
     "a call site specialises on f's function version; g's defaults are replaced (its version is cleared) and g "
     "goes through the same site, while another thread compiles functions (one version counter under its "
     "mutex); the guest checks g's result; fails as an assertion with --bug two_func_version_counters",
-    steps_hint=1500,
+    steps_hint=110,
     bugs=("two_func_version_counters",),
     functions="functions the other thread compiles",
 )

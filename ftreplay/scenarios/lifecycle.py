@@ -37,7 +37,7 @@ def check_child(crt) -> None:
     "a worker holds a list's critical section (attached, in a long loop) when the main thread forks; the "
     "child appends to its copy of the list.  Without the stop-the-world pause before fork the list's "
     "ob_mutex stays locked by a thread that does not exist in the child, which parks forever",
-    steps_hint=1500,
+    steps_hint=250,
     bugs=(BUG_FORK_WITHOUT_STW,),
     iterations="work slices the worker spends inside the critical section",
 )
@@ -69,7 +69,7 @@ def fork_child_inherits_cs(rt, iterations: int = 40):
     "the main thread forks repeatedly while short-lived threads exit; an exiting thread unlinks its handle "
     "from the shutdown list under HEAD_LOCK with no thread state (two stores).  Without HEAD_LOCK across "
     "fork the child finds a half-removed node when _PyThread_AfterFork walks the lists",
-    steps_hint=3000,
+    steps_hint=850,
     bugs=(BUG_FORK_WITHOUT_HEAD_LOCK,),
     threads="threads started per round",
     forks="fork rounds",
@@ -95,7 +95,7 @@ def fork_mid_handle_unlink(rt, threads: int = 4, forks: int = 4):
     "an after-fork hook registered before threading joins a thread that was still running in the parent at "
     "fork.  Fixed, _PyThread_AfterFork marked its handle done before any Python code ran and the join "
     "returns; with the flag only threading's own later hook does, and the join waits forever",
-    steps_hint=800,
+    steps_hint=200,
     bugs=(BUG_AFTERFORK_HANDLES,),
 )
 def fork_join_dead_handle(rt):
@@ -131,7 +131,7 @@ def fork_join_dead_handle(rt):
     "the main thread starts daemon threads and returns at once: finalization shuts their thread states down "
     "before they first run.  Fixed, each exits from thread_run without touching its thread state; with the "
     "flag it binds the state first, which 3.13's DeleteList already freed",
-    steps_hint=1500,
+    steps_hint=150,
     bugs=(BUG_START_DURING_FIN,),
     threads="daemon threads",
 )
@@ -150,7 +150,7 @@ def daemon_start_vs_finalize(rt, threads: int = 3):
     "GIL mode: a daemon thread ends while the main thread waits to take the GIL and finalize.  The daemon's "
     "last drop_gil releases the GIL; fixed, it touches nothing after that; with the flag it still reads the "
     "interpreter's drop request, which the main thread may have freed meanwhile",
-    steps_hint=800,
+    steps_hint=100,
     bugs=(BUG_DROP_GIL_FINAL,),
     knobs={"gil": 1},
     busy="work slices of the daemon (each 1 ms; drop requests are honoured between them)",
@@ -174,7 +174,7 @@ def daemon_exit_vs_finalize(rt, busy: int = 8):
     "inside critical sections, threads exiting; the child checks it is alone, that no lock is held by a "
     "thread it lacks and every other handle is done, then starts and joins its own thread and uses the "
     "shared list; the parent goes on, forks again, and finalizes with the daemons still running",
-    steps_hint=8000,
+    steps_hint=1200,
     workers="threads in critical sections",
     parked="threads parked on an event",
     daemons="daemon threads",
@@ -232,7 +232,7 @@ def fork_many_threads(rt, workers: int = 3, parked: int = 2, daemons: int = 2, f
     "held by a daemon, parked on an event never set; non-daemon threads finishing their work; an atexit "
     "handler starting a thread.  The main thread must get through every phase; the daemons must hang "
     "when they next try to attach and never run again",
-    steps_hint=6000,
+    steps_hint=5500,
     daemons="daemon threads per kind",
     workers="non-daemon threads",
 )

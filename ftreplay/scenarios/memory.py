@@ -31,7 +31,7 @@ class _Tally:
     "threads append objects they create to one shared list while a reader reads it without locks; resizes of "
     "the shared list free the old item arrays through QSBR; the guest checks every item and refcount, then "
     "clears the list and checks every object is freed once",
-    steps_hint=2200,
+    steps_hint=2000,
     threads="appending threads",
     items="objects each thread appends",
     reads="lock-free reads by the reader thread",
@@ -149,7 +149,7 @@ def lockfree_read(rt, readers: int = 2, rounds: int = 24, clear_every: int = 6, 
     "dict_replace",
     "readers look a key up in a shared dict without locks while a writer replaces its value and adds keys "
     "(growing the table: old keys blocks are freed through QSBR)",
-    steps_hint=1700,
+    steps_hint=1200,
     readers="reader threads",
     rounds="writer rounds",
 )
@@ -193,7 +193,7 @@ def dict_replace(rt, readers: int = 2, rounds: int = 16):
     "waves of threads allocate objects and buffers of many sizes, free some locally, hand some to other threads "
     "to free, and exit with others alive: their segments are abandoned and reclaimed by the next wave's heaps "
     "of the same tag; the guest checks the allocator's invariants and that every object is freed once",
-    steps_hint=1900,
+    steps_hint=1800,
     waves="waves of threads (each wave starts after the previous one exited)",
     threads="threads per wave",
     allocs="allocations per thread",

@@ -10,7 +10,7 @@ from . import scenario
     "objects created on one thread are increfed/decrefed by others: non-owner decrefs go negative and are "
     "queued to the owner, merged at its eval-breaker checks, at its exit, or on the spot once it has exited; "
     "the guest checks every object is deallocated exactly once",
-    steps_hint=3000,
+    steps_hint=550,
     objects="objects of the long-lived owner (one reference per reader each)",
     readers="reader threads",
     rounds="incref/decref rounds per reader on each object before releasing it",
@@ -126,7 +126,7 @@ def refcount_shared(rt, objects: int = 3, readers: int = 2, rounds: int = 2, orp
     "critical_sections",
     "threads update counters under one- and two-object critical sections, nested and around a blocking lock "
     "(blocking suspends the sections; the top one is resumed on attach, outer ones when inner ones end)",
-    steps_hint=2000,
+    steps_hint=450,
     threads="worker threads",
     iterations="rounds per thread",
     work_ns="guest work inside a section (virtual ns)",

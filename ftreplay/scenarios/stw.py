@@ -12,7 +12,7 @@ from . import scenario
     "frequent stop-the-world pauses while worker threads lock a mutex (parking detached), allocate objects and "
     "append them to a shared list; inside each pause the guest checks that every other thread is suspended, "
     "and one thread started during a pause must not run before the world restarts",
-    steps_hint=6000,
+    steps_hint=2200,
     threads="worker threads",
     iterations="rounds per worker",
     pauses="stop-the-world pauses",
@@ -74,7 +74,7 @@ def stw_storm(rt, threads: int = 3, iterations: int = 12, pauses: int = 5, scope
     "async_exc",
     "PyThreadState_SetAsyncExc stops one busy thread at its next eval-breaker check while the other threads "
     "finish their work undisturbed",
-    steps_hint=3000,
+    steps_hint=300,
     threads="threads that must finish (besides the one stopped)",
     iterations="work rounds of each such thread",
 )
@@ -116,7 +116,7 @@ def async_exc(rt, threads: int = 2, iterations: int = 20):
     "monitoring is enabled (a new instrumentation version copied into every thread's eval breaker under "
     "stop-the-world), threads call functions (RESUME instruments their code), then interpreter_clear releases "
     "a global whose finalizer is Python code; with --bug instrumentation_version_clear its RESUME loops forever",
-    steps_hint=2000,
+    steps_hint=160,
     threads="threads calling instrumented functions before the clear",
     calls="calls per thread",
 )
@@ -224,7 +224,7 @@ def gc_cycles(rt, threads: int = 4, cycles: int = 600, finalizers: int = 50):
     "CPU-bound threads in the GIL build (its default; --set build=ft --set gil=1 is PYTHON_GIL=1 in the "
     "free-threaded build): a waiter asks the holder to drop the GIL after each 5 ms switch interval, the "
     "holder drops it at its next eval-breaker check and waits until another thread has taken it",
-    steps_hint=3000,
+    steps_hint=1100,
     knobs={"build": "gil"},
     threads="CPU-bound threads",
     work_ms="milliseconds of virtual CPU work per thread",

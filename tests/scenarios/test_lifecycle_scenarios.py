@@ -14,8 +14,8 @@ BUG_SEEDS = [
     ("fork_without_stw", "pct", 1, "child process 2 (forked by T1): all threads blocked"),
     ("fork_without_head_lock", "random", 28, "[fork_without_head_lock]"),
     ("afterfork_handles_joinable", "pct", 1, "T2.thread_is_exiting"),
-    ("start_thread_during_finalization", "pct", 1, "[start_thread_during_finalization]"),
-    ("drop_gil_finalizing_switch", "pct", 1, "[drop_gil_finalizing_switch]"),
+    ("start_thread_during_finalization", "pct", 11, "[start_thread_during_finalization]"),
+    ("drop_gil_finalizing_switch", "pct", 9, "[drop_gil_finalizing_switch]"),
 ]
 
 

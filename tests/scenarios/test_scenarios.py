@@ -42,6 +42,16 @@ def test_each_memory_bug_flag_makes_lockfree_read_use_after_free(flag, seed, nee
     assert good.status == "ok", good.failure
 
 
+def test_a_lockfree_read_that_lands_on_a_reused_block_keeps_the_reference_it_took():
+    """pct seed 4052: a reader loads item 0, the item is freed and its block reused by the
+    object now in slot 0; _Py_TryIncrefCompare increfs the object at that address and the
+    slot still holds that address, so the reader gets that object.  The model once dropped
+    the reference (it compared object identities) and fell back to the locked read: one
+    object leaked and the guest's final check failed."""
+    r = execute(make_meta("lockfree_read", seed=4052, strategy="pct"), NullSink())
+    assert r.status == "ok", r.failure
+
+
 @pytest.mark.parametrize("scenario", ("lockfree_read", "alloc_churn"))
 def test_memory_runs_are_byte_identical(scenario):
     a, b = MemorySink(), MemorySink()

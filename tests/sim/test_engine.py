@@ -328,8 +328,9 @@ def test_round_robin_order_and_quantum():
 def test_pct_depth_gives_depth_minus_one_change_points(depth):
     p = PCTStrategy(seed=11, knobs={"pct_depth": depth, "pct_steps": 100})
     assert len(p.changes) == depth - 1
-    assert p.changes == sorted(p.changes)
-    assert all(1 <= c <= 100 for c in p.changes)
+    assert [k for k, _ in p.changes] == sorted(k for k, _ in p.changes)  # in time order
+    assert all(1 <= k <= 100 for k, _ in p.changes)
+    assert sorted(i for _, i in p.changes) == list(range(1, depth))  # k_i carries priority i
     threads = _threads(4)
     for t in threads:
         p.on_spawn(t)
@@ -345,7 +346,7 @@ def test_pct_runs_the_highest_priority_and_demotes_at_change_points():
     for t in threads:
         p.on_spawn(t)
     best = max(threads, key=lambda t: t.prio)
-    [change] = p.changes
+    [(change, _)] = p.changes
     eng.steps = change - 1
     assert p.pick(threads, best) is best
     eng.steps = change
@@ -353,6 +354,36 @@ def test_pct_runs_the_highest_priority_and_demotes_at_change_points():
     nxt = p.pick(threads, best)
     assert best.prio == 1.0  # below every initial priority (> depth)
     assert nxt is max((t for t in threads if t is not best), key=lambda t: t.prio)
+
+
+def test_pct_change_points_carry_their_draw_index_not_their_rank_in_time():
+    """As in the paper, k_i lowers the running thread to priority i; k_1..k_{d-1} are drawn
+    independently, so the thread demoted first can outrank the one demoted later (A is
+    preempted, B runs until its own change point, then A resumes before B finishes)."""
+    orders, checked = set(), 0
+    for seed in range(40):
+        p = PCTStrategy(seed=seed, knobs={"pct_depth": 3, "pct_steps": 1000})
+        orders.add(tuple(i for _, i in p.changes))
+        if [i for _, i in p.changes] != [2, 1] or p.changes[0][0] == p.changes[1][0]:
+            continue
+        eng = _FakeEngine()
+        p.bind(eng)
+        a, b, c = _threads(3)
+        for t in (a, b, c):
+            p.on_spawn(t)
+        a.prio, b.prio, c.prio = 3.9, 3.5, 3.1  # a, then b, then c
+        (k1, _), (k2, _) = p.changes
+        eng.steps = k1
+        eng.rl_version += 1
+        assert p.pick([a, b, c], a) is b and a.prio == 2.0  # a demoted first, to 2
+        eng.steps = k2
+        eng.rl_version += 1
+        assert p.pick([a, b, c], b) is c and b.prio == 1.0  # b demoted later, to 1
+        c.prio = 0.5  # c done (or lower): a, demoted earlier, now outranks b
+        eng.rl_version += 1
+        assert p.pick([a, b, c], c) is a
+        checked += 1
+    assert checked and orders == {(1, 2), (2, 1)}  # both time orders of the priorities occur
 
 
 def test_pct_depth_knob_changes_the_run(run_guest):
