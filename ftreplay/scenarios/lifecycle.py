@@ -66,17 +66,19 @@ def fork_child_inherits_cs(rt, iterations: int = 40):
 
 @scenario(
     "fork_mid_handle_unlink",
-    "the main thread forks repeatedly while short-lived threads exit; an exiting thread unlinks its handle "
-    "from the shutdown list under HEAD_LOCK with no thread state (two stores).  Without HEAD_LOCK across "
-    "fork the child finds a half-removed node when _PyThread_AfterFork walks the lists",
-    steps_hint=850,
+    "the main thread forks repeatedly while short-lived threads compute briefly and exit; a thread still "
+    "attached when the fork's pause is requested deletes its thread state (waking the forker) and then "
+    "unlinks its handle from the shutdown list under HEAD_LOCK with no thread state (two stores).  Without "
+    "HEAD_LOCK across fork the child finds a half-removed node when _PyThread_AfterFork walks the lists",
+    steps_hint=1050,
     bugs=(BUG_FORK_WITHOUT_HEAD_LOCK,),
     threads="threads started per round",
     forks="fork rounds",
+    work_ns="each thread's computation before it exits (virtual ns)",
 )
-def fork_mid_handle_unlink(rt, threads: int = 4, forks: int = 4):
+def fork_mid_handle_unlink(rt, threads: int = 4, forks: int = 4, work_ns: int = 5_000):
     def body():
-        pass
+        rt.work(work_ns)
 
     def child(crt):
         check_child(crt)

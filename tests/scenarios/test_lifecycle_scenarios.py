@@ -12,7 +12,7 @@ from ftreplay.runtime.bugs import BUGS
 # (flag, strategy, a seed that fails with it, what the message names)
 BUG_SEEDS = [
     ("fork_without_stw", "pct", 1, "child process 2 (forked by T1): all threads blocked"),
-    ("fork_without_head_lock", "random", 28, "[fork_without_head_lock]"),
+    ("fork_without_head_lock", "pct", 23, "[fork_without_head_lock]"),
     ("afterfork_handles_joinable", "pct", 1, "T2.thread_is_exiting"),
     ("start_thread_during_finalization", "pct", 11, "[start_thread_during_finalization]"),
     ("drop_gil_finalizing_switch", "pct", 9, "[drop_gil_finalizing_switch]"),
