@@ -128,7 +128,7 @@ class Store:
             raise UsageError("bind values either by position (params) or by name (keywords), not both")
         bind = dict(named) if named else (params if params is not None else None)
         try:  # a cursor of its own: the relation runs whenever it is fetched, whatever else ran
-            return self.con.cursor().sql(query, params=bind)
+            return self._store.cursor().sql(query, params=bind)
         except duckdb.Error as e:
             raise StoreError(str(e).strip().splitlines()[0]) from None
 

@@ -3,7 +3,8 @@ with cross-thread refcounts, shared lists read without locks, allocation, QSBR).
 
 - simulate_events_per_s: the model and scheduler with a null sink (rows built, nothing encoded)
 - record_events_per_s: simulate + encode + write the log + store it in a new store, end to end
-  (what 'ftreplay record' does: the store is written while the run is simulated)
+  (what 'ftreplay record' does: the run is simulated in a forked child while this process
+  opens the store, encodes the log and inserts the events)
 - record_overhead_ratio: record time / simulate time, measured in the same process
 - ingest_events_per_s: reading the log and inserting it into a fresh store
 - bytes_per_event: the store file's size / events
@@ -26,7 +27,7 @@ import time
 from typing import Any
 
 from .record.log import NullSink, read_log
-from .record.recording import record_into
+from .record.recording import start_recording
 from .record.session import execute, make_meta
 from .record.store import Store
 
@@ -50,8 +51,8 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         t_sim, sim = _timed(lambda: execute(meta, NullSink()))
 
         def record() -> int:  # what 'ftreplay record' does, into a new store
-            with Store.open(os.path.join(tmp, "record.duckdb"), read_only=False) as store:
-                res = record_into(store, meta, "bench", log)
+            with start_recording(meta) as rec, Store.open(os.path.join(tmp, "record.duckdb"), read_only=False) as store:
+                res = rec.store_into(store, "bench", log)
             return res.end.events
 
         t_rec, events = _timed(record)

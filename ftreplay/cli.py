@@ -120,7 +120,7 @@ def cmd_bugs(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from .record.recording import record_into
+    from .record.recording import start_recording
     from .record.session import make_meta
     from .record.store import Store
     from .sim import schedule as schedule_text
@@ -139,16 +139,16 @@ def cmd_record(args) -> int:
             except OSError as e:
                 raise UsageError(f"cannot read schedule file {text[1:]!r}: {e.strerror}") from None
         decisions = schedule_text.decode(text)
-    with Store.open(args.db, read_only=False) as store:
+    prog = Progress(f"recording {meta.scenario}", not args.json)
+    # The simulation starts now (in a child process) and overlaps opening the store.
+    with start_recording(meta, decisions) as rec, Store.open(args.db, read_only=False) as store:
         log_dir = os.path.dirname(os.path.abspath(args.log)) if args.log else os.path.dirname(os.path.abspath(store.path))
         run_id = store.new_run_id(meta.scenario, log_dir)
         log_path = args.log or os.path.join(log_dir, run_id + ".ftlog")
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        prog = Progress(f"recording {meta.scenario}", not args.json)
         store_prog = Progress("storing", not args.json)
         try:
-            result = record_into(store, meta, run_id, log_path, schedule=decisions, progress=prog,
-                                 store_progress=store_prog)
+            result = rec.store_into(store, run_id, log_path, progress=prog, store_progress=store_prog)
         finally:
             prog.done()
             store_prog.done()

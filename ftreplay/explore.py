@@ -145,27 +145,15 @@ def run_seeds(spec: ExploreSpec, seeds: list[int]) -> list[SeedOutcome]:
 
 # -- recording -----------------------------------------------------------------------------------
 def record_schedule(store, meta: RunMeta, decisions: list[int]) -> dict[str, Any]:
-    """Record ``meta`` replaying ``decisions`` through the normal path (a log beside the
-    store, then ingest); returns the run's summary (run_id, status, failure, hash, ...)."""
-    from .record.log import FileSink, read_log
-    from .record.session import execute
+    """Record ``meta`` replaying ``decisions`` through the normal path (``record_into``: a
+    log beside the store, and the run stored); returns the run's summary (run_id, status,
+    failure, hash, ...)."""
+    from .record.recording import record_into
 
     log_dir = os.path.dirname(os.path.abspath(store.path))
     run_id = store.new_run_id(meta.scenario, log_dir)
     log_path = os.path.join(log_dir, run_id + ".ftlog")
-    sink = FileSink(log_path)
-    try:
-        result = execute(meta, sink, schedule=decisions)
-        reader = read_log(log_path)
-        try:
-            store.ingest(reader, run_id, log_path)
-        finally:
-            reader.close()
-    except BaseException:
-        sink.close()
-        if os.path.exists(log_path):
-            os.unlink(log_path)
-        raise
+    result = record_into(store, meta, run_id, log_path, schedule=decisions)
     return {
         "run_id": run_id, "seed": meta.seed, "status": result.end.status, "failure": result.failure,
         "events": result.end.events, "hash": result.hash, "schedule": result.end.schedule,

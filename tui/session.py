@@ -40,7 +40,7 @@ SQL_ROW_LIMIT = 1000
 
 def child(store: Store) -> Store:
     """A Store on its own DuckDB cursor: safe to use from one worker thread."""
-    return Store(store.path, store.con.cursor(), store.read_only)
+    return Store(store.path, store.cursor(), store.read_only)
 
 
 def _one_line(e: Exception) -> StoreError:
@@ -132,9 +132,9 @@ class Session:
         self.end_ts: int = nav.end_ts
         self._nav = _Guarded(nav)
         self._rows = _Guarded(Cursor(self._children[1], run_id))
-        self._lanes = _Guarded(store.con.cursor())
-        self._sql = _Guarded(store.con.cursor())
-        self._objs = _Guarded(store.con.cursor())
+        self._lanes = _Guarded(store.cursor())
+        self._sql = _Guarded(store.cursor())
+        self._objs = _Guarded(store.cursor())
         con = self._lanes.con
         try:
             self.threads: list[int] = [r[0] for r in con.execute(queries.THREADS, {"run": run_id}).fetchall()]

@@ -306,7 +306,7 @@ def _stream(store: "Store", run_id: str, chunk: int = 65536):
     from ..errors import StoreError
 
     try:
-        cur = store.con.cursor()
+        cur = store.cursor()
         cur.execute(STREAM, {"run": run_id})
     except Exception as e:  # duckdb.Error: one line
         raise StoreError(f"detectors: {str(e).splitlines()[0]}") from None

@@ -107,7 +107,7 @@ def cmd_export(args) -> int:
                         from ..export.ftlog import StoreRows, check_hash, write_log
 
                         run = store.run(run_id)
-                        digest = write_log(run, StoreRows(store.con.cursor(), run_id), f.write)
+                        digest = write_log(run, StoreRows(store.cursor(), run_id), f.write)
                         check_hash(run, digest)
                         summary = {"format": "ftlog", "output": args.output, "run_id": run_id,
                                    "events": run["events"], "hash": digest}

@@ -68,7 +68,7 @@ class ExportedRun:
 def export_parquet(store: Store, run_ids: list[str], out_dir: str) -> list[ExportedRun]:
     """Write ``run_ids`` (already resolved) into ``out_dir``; returns what was written."""
     _prepare_dir(out_dir)
-    con = store.con.cursor()
+    con = store.cursor()
     done: list[ExportedRun] = []
     for run_id in run_ids:
         if not _SAFE_ID.match(run_id):

@@ -248,7 +248,7 @@ def write_trace(
     """Write the run's trace to ``out`` (binary); returns counts of what was written."""
     if max_objects < 0:
         raise UsageError(f"--objects must be >= 0, got {max_objects}")
-    con = store.con.cursor()
+    con = store.cursor()
     run = store.run(run_id)
     counts: dict[str, int] = {}
     out.write(b'{"otherData":')

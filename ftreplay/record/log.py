@@ -155,11 +155,30 @@ class FrameWriter:
         buf.extend(b"\0" * (FRAME_HEADER.size + 1))
         buf[FRAME_HEADER.size] = frame_type
         _encoder.encode_into(payload, buf, FRAME_HEADER.size + 1)
+        self._seal()
+
+    def frame_encoded(self, frame_type: int, encoded: bytes | memoryview) -> None:
+        """Write one frame whose payload is already msgpack (as ``frame`` would encode it)."""
+        buf = self._buf
+        buf.clear()
+        buf.extend(b"\0" * FRAME_HEADER.size)
+        buf.append(frame_type)
+        buf += encoded
+        self._seal()
+
+    def _seal(self) -> None:
+        buf = self._buf
         body = memoryview(buf)[FRAME_HEADER.size :]
         FRAME_HEADER.pack_into(buf, 0, SYNC, len(body), zlib.crc32(body))
         body.release()
         self._emit(buf)
         self.frames += 1
+
+    def events(self, rows: list[list], first_seq: int, count: int) -> list:
+        """One EVENTS frame from the recorder's per-kind rows; returns its payload."""
+        payload = encode_batch(rows, first_seq, count)
+        self.frame(FRAME_EVENTS, payload)
+        return payload
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()

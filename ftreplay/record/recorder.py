@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from .events import KINDS
-from .log import FRAME_CHECKPOINT, FRAME_END, FRAME_EVENTS, FRAME_META, RunEnd, RunMeta, encode_batch
+from .log import FRAME_CHECKPOINT, FRAME_END, FRAME_META, RunEnd, RunMeta
 
 DEFAULT_BATCH = 65536
 DEFAULT_CHECKPOINT_EVERY = 4096
@@ -95,7 +95,7 @@ class Recorder:
         if count and not self.sealed:
             w = self.sink.writer
             if w is not None:
-                w.frame(FRAME_EVENTS, encode_batch(self.rows, self.first_seq, count))
+                w.events(self.rows, self.first_seq, count)
                 for ckpt in self.pending_checkpoints:
                     w.frame(FRAME_CHECKPOINT, ckpt)
             self.pending_checkpoints.clear()

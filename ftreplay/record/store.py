@@ -22,14 +22,20 @@ from typing import Any, Callable, Optional
 import duckdb
 import pyarrow as pa
 
-from ..errors import StoreError, UsageError
-from .events import CODECS, ENVELOPE, FIELDS, KINDS, SCHEMA_VERSION, TAGS, view_name
+from ..errors import LogError, StoreError, UsageError
+from .events import CODECS, ENVELOPE, FIELDS, KIND_ID, KINDS, SCHEMA_VERSION, TAGS, view_name
 from .log import LogReader, RunEnd, RunMeta, _int_column, decode_column
 
 DEFAULT_DB = os.path.join("recordings", "ftreplay.duckdb")
-# Rows of one kind buffered as Arrow before its INSERT.  Appends of whole row groups
-# (122,880 rows) are written straight to the file; smaller ones go through the WAL.
-KIND_FLUSH_ROWS = 4 * 122_880
+# A writer attaches the store with row groups of ROW_GROUP_SIZE rows (DuckDB's default is
+# 122,880).  An INSERT that fills a row group has it compressed and written to the file at
+# once, inside the still open transaction; the rest waits for COMMIT, which does that work
+# on one core.  Row groups this small let a recording spread that work over the run
+# instead of leaving it all to its end.  Readers see any row group size.
+ROW_GROUP_SIZE = 16_384
+# Rows of one kind buffered as Arrow before its INSERT (a whole number of row groups).
+KIND_FLUSH_ROWS = ROW_GROUP_SIZE
+_WRITER_ALIAS = "ftreplay_store"
 
 _SQL_TYPE = {"q": "BIGINT", "b": "BOOLEAN", "s": "VARCHAR", "n": "BIGINT", "z": "VARCHAR"}
 _ARROW_TYPE = {"q": pa.int64(), "b": pa.bool_(), "s": pa.string(), "n": pa.int64(), "z": pa.string()}
@@ -538,7 +544,12 @@ class Store:
         # Readers get no file system access: a query cannot COPY over a stored log.
         config = {"enable_external_access": False} if read_only else {}
         try:
-            con = duckdb.connect(path, read_only=read_only, config=config)
+            if read_only:
+                con = duckdb.connect(path, read_only=True, config=config)
+            else:
+                con = duckdb.connect(":memory:")
+                con.execute(f"ATTACH ? AS {_WRITER_ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [path])
+                con.execute(f"USE {_WRITER_ALIAS}")
         except duckdb.Error as e:
             text = str(e)
             if "lock" in text.lower():
@@ -553,6 +564,13 @@ class Store:
             con.close()
             raise
         return store
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to this store (for another thread, or a result kept open)."""
+        cur = self.con.cursor()
+        if not self.read_only:
+            cur.execute(f"USE {_WRITER_ALIAS}")  # a cursor starts in the in-memory catalog
+        return cur
 
     def close(self) -> None:
         self.con.close()
@@ -666,6 +684,13 @@ class Store:
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     # -- ingest ----------------------------------------------------------------------------
+    def begin_ingest(self, run_id: str, progress: Optional[Callable[[int], None]] = None) -> "Ingest":
+        """Open one run's ingest transaction: feed it payloads and checkpoints as they come,
+        then ``finish`` (or ``abort``)."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        return Ingest(self, run_id, progress)
+
     def ingest(
         self,
         reader: LogReader,
@@ -674,69 +699,17 @@ class Store:
         progress: Optional[Callable[[int], None]] = None,
     ) -> int:
         """Insert the run row and every recovered event, atomically.  Returns the event count."""
-        if self.read_only:
-            raise StoreError("the store is open read-only")
-        meta, end = reader.meta, reader.end
-        con = self.con
-        con.execute("BEGIN")
-        try:
-            total = self._ingest_events(reader, run_id, progress)
-            self._insert_run(run_id, meta, end, total, reader, log_path)
-            self._insert_checkpoints(reader, run_id)
-            self._derive(run_id)
-            con.execute("COMMIT")
-        except BaseException as e:
-            con.execute("ROLLBACK")
-            if isinstance(e, duckdb.Error):
-                raise StoreError(f"ingest of {run_id} failed, store unchanged: {_wrap(e)}") from None
-            raise
-        return total
-
-    def _ingest_events(self, reader: LogReader, run_id: str, progress) -> int:
-        """Decode frames into per-kind Arrow tables (this thread) while a second thread
-        inserts them (DuckDB releases the GIL): the two overlap on two cores."""
-        acc = [_KindColumns(i) for i in range(len(KINDS))]
-        todo: queue.Queue = queue.Queue(maxsize=4)
-        failed: list[BaseException] = []
-
-        def inserter() -> None:
-            while True:
-                item = todo.get()
-                if item is None:
-                    return
-                if failed:
-                    continue
-                try:
-                    self._insert_kind(*item, run_id)
-                except BaseException as e:  # re-raised by the producer
-                    failed.append(e)
-
-        worker = threading.Thread(target=inserter, name="ftreplay-ingest", daemon=True)
-        worker.start()
-        total = 0
-        try:
-            for kind_id, n, cols in reader.columns():
-                a = acc[kind_id]
-                a.add(n, cols)
-                total += n
-                if a.rows >= KIND_FLUSH_ROWS:
-                    todo.put((kind_id, a.take()))
-                    if failed:
-                        break
-                    if progress is not None:
-                        progress(total)
-            else:
-                for a in acc:
-                    if a.rows:
-                        todo.put((a.kind_id, a.take()))
-        finally:
-            todo.put(None)
-            worker.join()
-        if failed:
-            raise failed[0]
-        if progress is not None:
-            progress(total)
-        return total
+        ing = self.begin_ingest(run_id, progress)
+        with ing:
+            for payload in reader.payloads():
+                ing.add_payload(payload, reader.path)
+            for seq, raw in reader.checkpoints():
+                ing.add_checkpoint(seq, raw)
+            clean = reader.end is not None and reader.recovery.clean
+            return ing.finish(
+                reader.meta, reader.end, log_path, reader.sha256, reader.schema_version,
+                None if clean else reader.recovery.describe(),
+            )
 
     def _insert_kind(self, kind_id: int, tbl: pa.Table, run_id: str) -> None:
         con = self.con
@@ -746,11 +719,7 @@ class Store:
         finally:
             con.unregister("_ingest")
 
-    def _insert_checkpoints(self, reader: LogReader, run_id: str) -> None:
-        seqs, blobs = [], []
-        for seq, raw in reader.checkpoints():
-            seqs.append(seq)
-            blobs.append(raw)
+    def _insert_checkpoints(self, run_id: str, seqs: list[int], blobs: list[bytes]) -> None:
         if seqs:
             tbl = pa.table({"seq": pa.array(seqs, pa.int64()), "state": pa.array(blobs, pa.binary())})
             self.con.register("_ckpt", tbl)
@@ -775,12 +744,14 @@ class Store:
                 if table in tables:
                     self.con.execute(sql, {"run": run_id})
 
-    def _insert_run(self, run_id: str, meta: RunMeta, end: Optional[RunEnd], events: int, reader: LogReader, log_path: str) -> None:
+    def _insert_run(
+        self, run_id: str, meta: RunMeta, end: Optional[RunEnd], events: int, sha256: str,
+        schema_version: int, log_path: str, recovery: Optional[str],
+    ) -> None:
+        """``recovery`` is None for a complete, undamaged log; else what was dropped (the run
+        is then 'incomplete')."""
         config = {"args": meta.args, "knobs": meta.knobs}
-        if end is not None and reader.recovery.clean:
-            status = end.status
-        else:
-            status = "incomplete"
+        status = end.status if end is not None and recovery is None else "incomplete"
         self.con.execute(
             "INSERT INTO runs VALUES (" + ", ".join("?" * len(RUNS_COLUMNS)) + ")",
             [
@@ -795,15 +766,15 @@ class Store:
                 end.failure_message if end else None,
                 end.failure_seq if end else None,
                 events,
-                reader.sha256,
+                sha256,
                 end.schedule if end else None,
                 datetime.now(timezone.utc).replace(tzinfo=None),
                 meta.ftreplay_version,
-                reader.schema_version,
+                schema_version,
                 os.path.abspath(log_path),
                 end.steps if end else None,
                 end.virtual_ns if end else None,
-                None if reader.recovery.clean and end is not None else reader.recovery.describe(),
+                recovery,
             ],
         )
 
@@ -817,6 +788,119 @@ class Store:
             return cols, cur.fetchall()
         except duckdb.Error as e:
             raise _wrap(e) from None
+
+
+class Ingest:
+    """One run going into the store inside one transaction.
+
+    Payloads (EVENTS frames, decoded or straight from the encoder) are gathered per kind
+    into Arrow columns; every ``KIND_FLUSH_ROWS`` rows of a kind a second thread INSERTs
+    them while this one goes on (DuckDB releases the GIL).  ``finish`` inserts the rest,
+    the checkpoints, the run row and the derived tables, and commits; ``abort`` (or leaving
+    the ``with`` block by an exception) rolls back: the store is as it was."""
+
+    def __init__(self, store: Store, run_id: str, progress: Optional[Callable[[int], None]]) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.progress = progress
+        self.total = 0
+        self.acc = [_KindColumns(i) for i in range(len(KINDS))]
+        self.ckpt_seqs: list[int] = []
+        self.ckpt_blobs: list[bytes] = []
+        self.failed: list[BaseException] = []
+        self.todo: queue.Queue = queue.Queue(maxsize=4)
+        self.done = False
+        store.con.execute("BEGIN")
+        self.worker = threading.Thread(target=self._inserter, name="ftreplay-ingest", daemon=True)
+        self.worker.start()
+
+    def __enter__(self) -> "Ingest":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and not self.done:
+            self.abort()
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"ingest of {self.run_id} failed, store unchanged: {_wrap(exc)}") from None
+
+    def _inserter(self) -> None:
+        while True:
+            item = self.todo.get()
+            if item is None:
+                return
+            if self.failed:
+                continue
+            try:
+                self.store._insert_kind(*item, self.run_id)
+            except BaseException as e:  # re-raised by the producer
+                self.failed.append(e)
+
+    def _put(self, a: "_KindColumns") -> None:
+        if self.failed:
+            raise self.failed[0]
+        self.todo.put((a.kind_id, a.take()))
+
+    def add_payload(self, payload: list, source: str = "<log>") -> None:
+        """One EVENTS payload: ``[first_seq, count, [[tag, n, col, ...], ...]]``."""
+        for entry in payload[2]:
+            kind_id = KIND_ID.get(entry[0])
+            if kind_id is None:
+                raise LogError(f"{source}: unknown event kind {entry[0]!r}")
+            a = self.acc[kind_id]
+            n = entry[1]
+            a.add(n, entry[2:])
+            self.total += n
+            if a.rows >= KIND_FLUSH_ROWS:
+                self._put(a)
+                if self.progress is not None:
+                    self.progress(self.total)
+
+    def add_checkpoint(self, seq: int, raw: bytes) -> None:
+        """A CHECKPOINT frame's body: msgpack of ``[seq, state]``."""
+        self.ckpt_seqs.append(seq)
+        self.ckpt_blobs.append(raw)
+
+    def _drain(self) -> None:
+        try:
+            if not self.failed:
+                for a in self.acc:
+                    if a.rows:
+                        self._put(a)
+        finally:
+            self.todo.put(None)
+            self.worker.join()
+        if self.failed:
+            raise self.failed[0]
+
+    def finish(
+        self, meta: RunMeta, end: Optional[RunEnd], log_path: str, sha256: str, schema_version: int,
+        recovery: Optional[str] = None,
+    ) -> int:
+        """Store the rest and commit.  Returns the number of events stored."""
+        self._drain()
+        if self.progress is not None:
+            self.progress(self.total)
+        store, run_id = self.store, self.run_id
+        store._insert_run(run_id, meta, end, self.total, sha256, schema_version, log_path, recovery)
+        store._insert_checkpoints(run_id, self.ckpt_seqs, self.ckpt_blobs)
+        store._derive(run_id)
+        store.con.execute("COMMIT")
+        self.done = True
+        return self.total
+
+    def abort(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.failed.append(StoreError("aborted"))  # the inserter skips what is queued
+        try:
+            self.todo.put(None)
+            self.worker.join()
+        finally:
+            try:
+                self.store.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # a failed COMMIT has already ended the transaction
 
 
 class _KindColumns:

@@ -40,7 +40,7 @@ def _seq_of(e: Event) -> int:
 class Cursor:
     def __init__(self, store: Store, run_id: str) -> None:
         self.store = store
-        self.con = store.con.cursor()  # one DuckDB cursor per Cursor (thread-safe use)
+        self.con = store.cursor()  # one DuckDB cursor per Cursor (thread-safe use)
         self.run_id = store.resolve_run(run_id)
         run = store.run(self.run_id)
         self.run = run

@@ -47,7 +47,7 @@ def test_rebuilt_log_is_the_recorded_log(export_store):
         for run_id in RUNS + ["lock_order-1"]:  # lock_order-1 failed: its log ends at the failure
             run = store.run(run_id)
             buf = bytearray()
-            digest = write_log(run, StoreRows(store.con.cursor(), run_id), buf.extend)
+            digest = write_log(run, StoreRows(store.cursor(), run_id), buf.extend)
             with open(run["log_path"], "rb") as f:
                 assert bytes(buf) == f.read()
             assert digest == run["hash"]
