@@ -32,9 +32,10 @@ DEFAULT_DB = os.path.join("recordings", "ftreplay.duckdb")
 # once, inside the still open transaction; the rest waits for COMMIT, which does that work
 # on one core.  Row groups this small let a recording spread that work over the run
 # instead of leaving it all to its end.  Readers see any row group size.
-ROW_GROUP_SIZE = 16_384
-# Rows of one kind buffered as Arrow before its INSERT (a whole number of row groups).
-KIND_FLUSH_ROWS = ROW_GROUP_SIZE
+ROW_GROUP_SIZE = 8_192
+# Rows of one kind buffered as Arrow before its INSERT: a whole number of row groups, and
+# four of them compress better than one (bench: 35 vs 51 bytes per event, same speed).
+KIND_FLUSH_ROWS = 4 * ROW_GROUP_SIZE
 _WRITER_ALIAS = "ftreplay_store"
 
 _SQL_TYPE = {"q": "BIGINT", "b": "BOOLEAN", "s": "VARCHAR", "n": "BIGINT", "z": "VARCHAR"}
