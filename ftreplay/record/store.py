@@ -166,6 +166,8 @@ def _tables_ddl() -> list[str]:
         + "\n);",
         "CREATE SCHEMA IF NOT EXISTS raw;",
         "CREATE TABLE IF NOT EXISTS checkpoints (run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, state BLOB NOT NULL);",
+        # Runs stored whose derived tables were still being committed (see Ingest.finish).
+        "CREATE TABLE IF NOT EXISTS derive_pending (run_id VARCHAR NOT NULL);",
         "CREATE TABLE IF NOT EXISTS thread_state_intervals (\n    run_id VARCHAR NOT NULL,\n    thread BIGINT,\n"
         "    state VARCHAR,\n    start_seq BIGINT,\n    end_seq BIGINT,\n    start_ts BIGINT,\n    end_ts BIGINT\n);",
         "CREATE TABLE IF NOT EXISTS park_intervals (\n    run_id VARCHAR NOT NULL,\n    thread BIGINT,\n    addr BIGINT,\n"
@@ -511,6 +513,18 @@ DERIVED_TABLES = (
 )
 
 
+def _from_arrow(sql: str) -> str:
+    """A derived table's SQL reading ``_arrow_<kind>`` and ``_arrow_runs`` (one run's rows,
+    registered from memory) instead of ``raw.<kind>`` and ``runs``."""
+    sql = re.sub(r"\braw\.(\w+)", r"_arrow_\1", sql)
+    return re.sub(r"\bFROM runs\b", "FROM _arrow_runs", sql)
+
+
+# What each derived table's SQL reads, for the in-memory variant.
+_ARROW_DERIVED = tuple((table, _from_arrow(sql)) for table, sql in DERIVED_TABLES)
+_ARROW_SOURCES = sorted({m for _t, sql in DERIVED_TABLES for m in re.findall(r"\braw\.(\w+)", sql)})
+
+
 def _check_field_types() -> None:
     seen: dict[str, str] = {}
     for i, tag in enumerate(TAGS):
@@ -561,6 +575,7 @@ class Store:
             store._check_version()
             if not read_only:
                 store._migrate()
+                store._finish_pending()
         except BaseException:
             con.close()
             raise
@@ -685,12 +700,16 @@ class Store:
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     # -- ingest ----------------------------------------------------------------------------
-    def begin_ingest(self, run_id: str, progress: Optional[Callable[[int], None]] = None) -> "Ingest":
+    def begin_ingest(
+        self, run_id: str, progress: Optional[Callable[[int], None]] = None, parallel_derive: bool = False,
+    ) -> "Ingest":
         """Open one run's ingest transaction: feed it payloads and checkpoints as they come,
-        then ``finish`` (or ``abort``)."""
+        then ``finish`` (or ``abort``).  ``parallel_derive``: keep the run's rows in memory
+        and compute the derived tables from them on a second connection while the events
+        are committed (see ``Ingest.finish``)."""
         if self.read_only:
             raise StoreError("the store is open read-only")
-        return Ingest(self, run_id, progress)
+        return Ingest(self, run_id, progress, parallel_derive)
 
     def ingest(
         self,
@@ -734,6 +753,25 @@ class Store:
         collections) and the memory ones (object lifetimes, refcount history), computed in SQL."""
         for _table, sql in DERIVED_TABLES:
             self.con.execute(sql, {"run": run_id})
+
+    def _rederive(self, run_id: str) -> None:
+        """Compute a run's derived tables again, in one transaction, and clear its
+        ``derive_pending`` mark (a recording that stopped between its two commits)."""
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            for table, _sql in DERIVED_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            self._derive(run_id)
+            con.execute("DELETE FROM derive_pending WHERE run_id = ?", [run_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _finish_pending(self) -> None:
+        for (run_id,) in self.con.execute("SELECT DISTINCT run_id FROM derive_pending ORDER BY 1").fetchall():
+            self._rederive(run_id)
 
     def _backfill_derived(self, tables: list[str]) -> None:
         """Derive the tables a store gains on upgrade for the runs it already holds (their
@@ -800,12 +838,16 @@ class Ingest:
     the checkpoints, the run row and the derived tables, and commits; ``abort`` (or leaving
     the ``with`` block by an exception) rolls back: the store is as it was."""
 
-    def __init__(self, store: Store, run_id: str, progress: Optional[Callable[[int], None]]) -> None:
+    def __init__(
+        self, store: Store, run_id: str, progress: Optional[Callable[[int], None]], parallel_derive: bool = False,
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.progress = progress
         self.total = 0
         self.acc = [_KindColumns(i) for i in range(len(KINDS))]
+        # The Arrow tables inserted so far, per kind (for the parallel derive).
+        self.kept: Optional[list[list[pa.Table]]] = [[] for _ in KINDS] if parallel_derive else None
         self.ckpt_seqs: list[int] = []
         self.ckpt_blobs: list[bytes] = []
         self.failed: list[BaseException] = []
@@ -839,7 +881,10 @@ class Ingest:
     def _put(self, a: "_KindColumns") -> None:
         if self.failed:
             raise self.failed[0]
-        self.todo.put((a.kind_id, a.take()))
+        tbl = a.take()
+        if self.kept is not None:
+            self.kept[a.kind_id].append(tbl)
+        self.todo.put((a.kind_id, tbl))
 
     def add_payload(self, payload: list, source: str = "<log>") -> None:
         """One EVENTS payload: ``[first_seq, count, [[tag, n, col, ...], ...]]``."""
@@ -877,17 +922,60 @@ class Ingest:
         self, meta: RunMeta, end: Optional[RunEnd], log_path: str, sha256: str, schema_version: int,
         recovery: Optional[str] = None,
     ) -> int:
-        """Store the rest and commit.  Returns the number of events stored."""
-        self._drain()
-        if self.progress is not None:
-            self.progress(self.total)
+        """Store the rest and commit.  Returns the number of events stored.
+
+        With ``parallel_derive`` the derived tables are computed from the rows in memory on
+        a second connection, in a second transaction, while this one inserts the last rows
+        and commits the events and the run (marked ``derive_pending``); the second commits
+        after it, then the mark is cleared.  A process that dies in between leaves the
+        mark, and the next writer to open the store derives that run again."""
         store, run_id = self.store, self.run_id
-        store._insert_run(run_id, meta, end, self.total, sha256, schema_version, log_path, recovery)
-        store._insert_checkpoints(run_id, self.ckpt_seqs, self.ckpt_blobs)
-        store._derive(run_id)
-        store.con.execute("COMMIT")
-        self.done = True
+        deriver = None
+        try:
+            if self.kept is not None and not self.failed:
+                rest = [(a.kind_id, a.take()) for a in self.acc if a.rows]
+                for kind_id, tbl in rest:
+                    self.kept[kind_id].append(tbl)
+                deriver = _ArrowDerive(store, run_id, self._arrow_tables(), self.total, end)
+                deriver.start()  # before the last INSERTs: they and the derive overlap
+                for item in rest:
+                    if self.failed:
+                        break
+                    self.todo.put(item)
+            self._drain()
+            if self.progress is not None:
+                self.progress(self.total)
+            store._insert_run(run_id, meta, end, self.total, sha256, schema_version, log_path, recovery)
+            store._insert_checkpoints(run_id, self.ckpt_seqs, self.ckpt_blobs)
+            if deriver is None:
+                store._derive(run_id)
+            else:
+                store.con.execute("INSERT INTO derive_pending VALUES (?)", [run_id])
+            store.con.execute("COMMIT")
+            self.done = True
+        finally:
+            error = deriver.settle(commit=self.done) if deriver is not None else None
+        if deriver is not None:
+            if error is None:
+                store.con.execute("DELETE FROM derive_pending WHERE run_id = ?", [run_id])
+            else:
+                store._rederive(run_id)  # the events are stored: derive them the usual way
         return self.total
+
+    def _arrow_tables(self) -> dict[str, pa.Table]:
+        """This run's rows of every kind the derived tables read, with ``run_id``."""
+        assert self.kept is not None
+        out = {}
+        for kind_id, tag in enumerate(TAGS):
+            name = view_name(tag)
+            if name not in _ARROW_SOURCES:
+                continue
+            parts = self.kept[kind_id]
+            tbl = _concat(parts) if parts else _KindColumns(kind_id).take()
+            n = tbl.num_rows
+            codes = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(bytes(n))])
+            out[name] = tbl.add_column(0, "run_id", pa.DictionaryArray.from_arrays(codes, pa.array([self.run_id])))
+        return out
 
     def abort(self) -> None:
         if self.done:
@@ -902,6 +990,67 @@ class Ingest:
                 self.store.con.execute("ROLLBACK")
             except duckdb.Error:
                 pass  # a failed COMMIT has already ended the transaction
+
+
+def _concat(parts: list[pa.Table]) -> pa.Table:
+    """One table of a kind's chunks (a string column may be dictionary-coded in some chunks
+    and plain in others: it becomes plain)."""
+    schema = parts[0].schema
+    if any(p.schema != schema for p in parts[1:]):
+        fields = [
+            f if len({p.schema.field(i).type for p in parts}) == 1 else pa.field(f.name, pa.string())
+            for i, f in enumerate(schema)
+        ]
+        target = pa.schema(fields)
+        parts = [p.cast(target) for p in parts]
+    return pa.concat_tables(parts)
+
+
+class _ArrowDerive(threading.Thread):
+    """The derived tables of one run computed from its rows in memory, on a connection of
+    its own, in a transaction that commits only after the events' (``settle``)."""
+
+    def __init__(self, store: Store, run_id: str, tables: dict[str, pa.Table], events: int, end: Optional[RunEnd]) -> None:
+        super().__init__(name="ftreplay-derive", daemon=True)
+        self.cur = store.cursor()
+        self.run_id = run_id
+        self.tables = tables
+        self.runs = pa.table({
+            "run_id": pa.array([run_id]),
+            "events": pa.array([events], pa.int64()),
+            "virtual_ns": pa.array([end.virtual_ns if end is not None else None], pa.int64()),
+        })
+        self.go = threading.Event()
+        self.commit = False
+        self.error: Optional[BaseException] = None
+
+    def run(self) -> None:
+        cur = self.cur
+        try:
+            for name, tbl in self.tables.items():
+                cur.register(f"_arrow_{name}", tbl)
+            cur.register("_arrow_runs", self.runs)
+            cur.execute("BEGIN")
+            try:
+                for _table, sql in _ARROW_DERIVED:
+                    cur.execute(sql, {"run": self.run_id})
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            self.go.wait()
+            cur.execute("COMMIT" if self.commit else "ROLLBACK")
+        except BaseException as e:  # reported by settle()
+            self.error = e
+        finally:
+            self.tables = {}
+            cur.close()
+
+    def settle(self, commit: bool) -> Optional[BaseException]:
+        """Commit (or roll back) once the events' transaction has; returns the error, if any."""
+        self.commit = commit
+        self.go.set()
+        self.join()
+        return self.error
 
 
 class _KindColumns:

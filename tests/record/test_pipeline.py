@@ -23,6 +23,11 @@ CASES = [
     ("stress", {"threads": "3", "iterations": "40"}, {"batch": "700", "checkpoint_every": "300"}, []),
     ("join_race", {}, {}, ["join_tstate_lock_race"]),
     ("lock_order", {}, {"batch": "50"}, []),
+    # the derived tables' other inputs: forked processes, GC, pauses, interpreters
+    ("fork_many_threads", {}, {}, []),
+    ("gc_cycles", {}, {}, []),
+    ("stw_storm", {}, {}, []),
+    ("subinterp_clear_from_main", {}, {}, []),
 ]
 
 
@@ -124,3 +129,38 @@ def test_an_existing_log_path_is_refused_and_left_alone(tmp_path):
                 rec.store_into(store, "t", str(log))
         assert store.runs() == []
     assert log.read_bytes() == b"not ours"
+
+
+def _derived(store: Store, run_id: str) -> dict[str, list]:
+    return {t: sorted(store.con.execute(f"SELECT * EXCLUDE (run_id) FROM {t} WHERE run_id = ?", [run_id]).fetchall(), key=repr)
+            for t, _sql in DERIVED_TABLES}
+
+
+def test_a_failed_parallel_derive_is_done_again_the_usual_way(tmp_path, monkeypatch):
+    broken = tuple((t, "SELECT * FROM no_such_table") for t, _sql in store_mod._ARROW_DERIVED)
+    monkeypatch.setattr(store_mod, "_ARROW_DERIVED", broken)
+    meta = _meta("stress", {"threads": "2", "iterations": "30"}, {}, [])
+    with Store.open(str(tmp_path / "a.duckdb"), read_only=False) as a, Store.open(str(tmp_path / "b.duckdb"), read_only=False) as b:
+        record_into(a, meta, "r", str(tmp_path / "a.ftlog"), forked=True)
+        record_into(b, meta, "r", str(tmp_path / "b.ftlog"), forked=False)
+        assert a.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0] == 0
+        got, want = _derived(a, "r"), _derived(b, "r")
+        assert got == want and want["refcount_history"] and want["lock_holds"]
+
+
+def test_a_run_left_pending_between_its_two_commits_is_derived_on_the_next_write_open(tmp_path):
+    meta = _meta("stress", {"threads": "2", "iterations": "30"}, {}, [])
+    db = str(tmp_path / "s.duckdb")
+    with Store.open(db, read_only=False) as store:
+        record_into(store, meta, "r", str(tmp_path / "r.ftlog"), forked=True)
+        want = _derived(store, "r")
+        # what a process killed after the events' commit leaves: the mark, no derived rows
+        for t, _sql in DERIVED_TABLES:
+            store.con.execute(f"DELETE FROM {t} WHERE run_id = 'r'")
+        store.con.execute("INSERT INTO derive_pending VALUES ('r')")
+    with Store.open(db) as reader:  # readers change nothing
+        assert reader.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0] == 1
+        assert not _derived(reader, "r")["lock_holds"]
+    with Store.open(db, read_only=False) as store:
+        assert store.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0] == 0
+        assert _derived(store, "r") == want
