@@ -15,6 +15,10 @@ with cross-thread refcounts, shared lists read without locks, allocation, QSBR).
 - explore_schedules_per_s: ``explore join_race --strategy pct --jobs 2`` (passing schedules,
   nothing stored): schedules run per second, worker start-up included;
   explore_schedules_per_cpu_s: the same per CPU second (the workers' and this process's)
+
+The simulate, record and ingest throughputs are each the median of three runs (every run's
+time is in ``*_s_runs``): this machine's speed drifts by several percent from one minute to
+the next.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import gc
 import os
 import random
+import statistics
 import tempfile
 import time
 from typing import Any
@@ -32,40 +37,48 @@ from .record.session import execute, make_meta
 from .record.store import Store
 
 SCENARIO = "stress"
+REPEAT = 3  # the throughputs are medians of this many runs (one with --quick)
 FULL = {"threads": 8, "iterations": 3_000}
 QUICK = {"threads": 4, "iterations": 150}
 
 
-def _timed(fn) -> tuple[float, Any]:
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
+def _timed(fn, repeat: int = 1) -> tuple[float, Any, list[float]]:
+    """The median wall time of ``repeat`` calls ``fn(i)``, the last result, every time."""
+    times = []
+    out = None
+    for i in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn(i)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out, times
 
 
 def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
     args = QUICK if quick else FULL
+    repeat = 1 if quick else REPEAT
     meta = make_meta(SCENARIO, seed=1, strategy="random", args={k: str(v) for k, v in args.items()})
     with tempfile.TemporaryDirectory(prefix="ftreplay-bench-") as tmp:
-        log = os.path.join(tmp, "bench.ftlog")
-        t_sim, sim = _timed(lambda: execute(meta, NullSink()))
+        t_sim, sim, sims = _timed(lambda i: execute(meta, NullSink()), repeat)
 
-        def record() -> int:  # what 'ftreplay record' does, into a new store
-            with start_recording(meta) as rec, Store.open(os.path.join(tmp, "record.duckdb"), read_only=False) as store:
-                res = rec.store_into(store, "bench", log)
+        def record(i: int) -> int:  # what 'ftreplay record' does, into a new store
+            db = os.path.join(tmp, f"record-{i}.duckdb")
+            with start_recording(meta) as rec, Store.open(db, read_only=False) as store:
+                res = rec.store_into(store, "bench", os.path.join(tmp, f"bench-{i}.ftlog"))
             return res.end.events
 
-        t_rec, events = _timed(record)
+        t_rec, events, recs = _timed(record, repeat)
+        log = os.path.join(tmp, f"bench-{repeat - 1}.ftlog")
 
-        def ingest() -> str:
-            db = os.path.join(tmp, "ingest.duckdb")
+        def ingest(i: int) -> str:
+            db = os.path.join(tmp, f"ingest-{i}.duckdb")
             reader = read_log(log)
             with Store.open(db, read_only=False) as store:
                 store.ingest(reader, "bench", log)
             reader.close()
             return db
 
-        t_ing, db = _timed(ingest)
+        t_ing, db, ings = _timed(ingest, repeat)
         db_bytes = os.path.getsize(db)
         log_bytes = os.path.getsize(log)
         replay = _replay_metrics(db, quick)
@@ -85,6 +98,9 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
         "simulate_s": round(t_sim, 3),
         "record_s": round(t_rec, 3),
         "ingest_s": round(t_ing, 3),
+        "simulate_s_runs": [round(t, 3) for t in sims],
+        "record_s_runs": [round(t, 3) for t in recs],
+        "ingest_s_runs": [round(t, 3) for t in ings],
     }
 
 
