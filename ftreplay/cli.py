@@ -61,6 +61,14 @@ class Progress:
         sys.stderr.flush()
         self.shown = True
 
+    def note(self, text: str) -> None:
+        """A stage without a count: ``label: text``."""
+        if not self.enabled:
+            return
+        sys.stderr.write(f"\r\x1b[2K{self.label}: {text}")
+        sys.stderr.flush()
+        self.shown = True
+
     def done(self) -> None:
         if self.shown:
             sys.stderr.write("\r\x1b[2K")

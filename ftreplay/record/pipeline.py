@@ -207,9 +207,9 @@ class Recording:
             status = _reap(pid, kill=False)
             if status != 0:
                 raise RecordError(f"the simulation process exited with status {status} after its log was complete")
-            if store_progress is not None and hasattr(store_progress, "start"):
-                store_progress.start()
-            ing.progress = store_progress
+            if store_progress is not None and hasattr(store_progress, "note"):
+                # the events are in the store already: what is left has no count to show
+                store_progress.note(f"{end.events:,} events: the last rows, the derived tables, the commit")
             ing.finish(self.meta, end, log_path, end.content_sha256 or "", SCHEMA_VERSION, None)
         except BaseException:
             self.cancel()
