@@ -20,7 +20,9 @@ EPILOG_RECORD = """examples:
   ftreplay record mutex_counter --strategy pct --arg threads=8 --arg iterations=500
   ftreplay record join_race --strategy pct --seed 1 --bug join_tstate_lock_race
   ftreplay record path/to/my_test.py:scenario --json
-A failing guest is a successful recording (exit 0); the failure is stored with the run."""
+A failing guest is a successful recording (exit 0); the failure is stored with the run.
+On Linux the run is simulated in a child process while this one writes the log and the store
+(FTREPLAY_NO_FORK=1: both in this process, one after the other)."""
 
 
 class _Parser(argparse.ArgumentParser):
