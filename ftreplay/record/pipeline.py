@@ -223,20 +223,6 @@ class Recording:
         return RunResult(self.meta, end, end.content_sha256 or "")
 
 
-def record_forked(
-    store: Store,
-    meta: RunMeta,
-    run_id: str,
-    log_path: str,
-    schedule: Optional[list[int]] = None,
-    progress: Optional[Callable[[int], None]] = None,
-    store_progress: Optional[Callable[[int], None]] = None,
-) -> RunResult:
-    """``record_into`` with the simulation in a child process (see the module docstring)."""
-    with Recording(meta, schedule) as rec:
-        return rec.store_into(store, run_id, log_path, progress, store_progress)
-
-
 def _pump(pipe, w, ing, progress: Optional[Callable[[int], None]]) -> RunEnd:
     """Write the child's messages into the log and the ingest until its END frame."""
     while True:

@@ -30,12 +30,13 @@ def record_into(
     store it as ``run_id``.  ``progress`` is called with the events recorded so far,
     ``store_progress`` with the events stored so far.  ``forked``: simulate in a child
     process (the default where the OS can fork) or in this one; the log is the same."""
-    from .pipeline import can_fork, record_forked
+    from .pipeline import Recording, can_fork
 
     if forked is None:
         forked = can_fork()
     if forked:
-        return record_forked(store, meta, run_id, log_path, schedule, progress, store_progress)
+        with Recording(meta, schedule) as rec:
+            return rec.store_into(store, run_id, log_path, progress, store_progress)
     sink = FileSink(log_path)  # created here (never an existing file): ours to remove on error
     try:
         result = execute(meta, sink, schedule=schedule, progress=progress)
