@@ -148,7 +148,7 @@ def _reap(pid: int, kill: bool) -> int:
 
 
 class Recording:
-    """A run simulated in a forked child from ``start`` on; ``store_into`` writes its log
+    """A run simulated in a forked child from its creation on; ``store_into`` writes its log
     and stores it.  Start it before opening the store and the two overlap too.  Leaving
     the ``with`` block without storing kills the child."""
 
