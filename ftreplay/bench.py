@@ -27,6 +27,7 @@ import gc
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from typing import Any
@@ -42,11 +43,32 @@ FULL = {"threads": 8, "iterations": 3_000}
 QUICK = {"threads": 4, "iterations": 150}
 
 
-def _timed(fn, repeat: int = 1) -> tuple[float, Any, list[float]]:
+class _Stage:
+    """One line on stderr naming the stage being measured (a terminal only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\x1b[2Kbench: {text}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
+def _timed(fn, repeat: int = 1, stage=None, what: str = "") -> tuple[float, Any, list[float]]:
     """The median wall time of ``repeat`` calls ``fn(i)``, the last result, every time."""
     times = []
     out = None
     for i in range(repeat):
+        if stage is not None:
+            stage(f"{what} {i + 1}/{repeat}")
         gc.collect()
         t0 = time.perf_counter()
         out = fn(i)
@@ -55,11 +77,19 @@ def _timed(fn, repeat: int = 1) -> tuple[float, Any, list[float]]:
 
 
 def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
+    stage = _Stage(progress)
+    try:
+        return _run_bench(quick, stage)
+    finally:
+        stage.done()
+
+
+def _run_bench(quick: bool, stage: _Stage) -> dict[str, Any]:
     args = QUICK if quick else FULL
     repeat = 1 if quick else REPEAT
     meta = make_meta(SCENARIO, seed=1, strategy="random", args={k: str(v) for k, v in args.items()})
     with tempfile.TemporaryDirectory(prefix="ftreplay-bench-") as tmp:
-        t_sim, sim, sims = _timed(lambda i: execute(meta, NullSink()), repeat)
+        t_sim, sim, sims = _timed(lambda i: execute(meta, NullSink()), repeat, stage, "simulate (no log)")
 
         def record(i: int) -> int:  # what 'ftreplay record' does, into a new store
             db = os.path.join(tmp, f"record-{i}.duckdb")
@@ -67,7 +97,7 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
                 res = rec.store_into(store, "bench", os.path.join(tmp, f"bench-{i}.ftlog"))
             return res.end.events
 
-        t_rec, events, recs = _timed(record, repeat)
+        t_rec, events, recs = _timed(record, repeat, stage, "record into a new store")
         log = os.path.join(tmp, f"bench-{repeat - 1}.ftlog")
 
         def ingest(i: int) -> str:
@@ -78,10 +108,12 @@ def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
             reader.close()
             return db
 
-        t_ing, db, ings = _timed(ingest, repeat)
+        t_ing, db, ings = _timed(ingest, repeat, stage, "ingest the log into a new store")
         db_bytes = os.path.getsize(db)
         log_bytes = os.path.getsize(log)
+        stage("seeks, reverse steps, reverse-continue, the TUI's first screen")
         replay = _replay_metrics(db, quick)
+        stage("explore join_race (pct, 2 processes)")
     assert events == sim.end.events
     return {
         "scenario": SCENARIO,
