@@ -119,7 +119,17 @@ def _child(meta: RunMeta, schedule: Optional[list[int]], fd: int) -> None:
     except BaseException:
         pass
     finally:
+        _flush_stdio()  # what the guest printed (os._exit flushes nothing)
         os._exit(code)
+
+
+def _flush_stdio() -> None:
+    for f in (sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def _widen(fd: int) -> None:
@@ -156,6 +166,7 @@ class Recording:
         self.meta = meta
         rfd, wfd = os.pipe()
         _widen(wfd)
+        _flush_stdio()  # else the child would write this process's pending output again
         with warnings.catch_warnings():
             # Python 3.12+ warns about forking a process with threads (a store's DuckDB
             # workers): the child only simulates and writes its pipe, it takes none of

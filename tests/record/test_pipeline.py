@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -164,3 +166,22 @@ def test_a_run_left_pending_between_its_two_commits_is_derived_on_the_next_write
     with Store.open(db, read_only=False) as store:
         assert store.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0] == 0
         assert _derived(store, "r") == want
+
+
+def test_what_the_guest_prints_in_the_child_comes_out_once(tmp_path):
+    guest = tmp_path / "printer.py"
+    guest.write_text(
+        "def scenario(rt):\n"
+        "    print('guest says hello')\n"
+        "    m = rt.mutex('m')\n"
+        "    m.lock()\n"
+        "    m.unlock()\n"
+    )
+    # stdout a pipe, block-buffered (as when the output goes to a file)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = subprocess.run(
+        [sys.executable, "-m", "ftreplay", "record", f"{guest}:scenario", "--db", str(tmp_path / "s.duckdb")],
+        capture_output=True, text=True, check=True, env=env,
+    ).stdout
+    assert out.count("guest says hello") == 1
+    assert out.count("recorded scenario-1: ok") == 1
