@@ -27,10 +27,9 @@ import gc
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable, Optional
 
 from .record.log import NullSink, read_log
 from .record.recording import start_recording
@@ -41,25 +40,6 @@ SCENARIO = "stress"
 REPEAT = 3  # the throughputs are medians of this many runs (one with --quick)
 FULL = {"threads": 8, "iterations": 3_000}
 QUICK = {"threads": 4, "iterations": 150}
-
-
-class _Stage:
-    """One line on stderr naming the stage being measured (a terminal only)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.shown = False
-
-    def __call__(self, text: str) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\r\x1b[2Kbench: {text}")
-            sys.stderr.flush()
-            self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
 
 
 def _timed(fn, repeat: int = 1, stage=None, what: str = "") -> tuple[float, Any, list[float]]:
@@ -76,15 +56,9 @@ def _timed(fn, repeat: int = 1, stage=None, what: str = "") -> tuple[float, Any,
     return statistics.median(times), out, times
 
 
-def run_bench(quick: bool = False, progress: bool = False) -> dict[str, Any]:
-    stage = _Stage(progress)
-    try:
-        return _run_bench(quick, stage)
-    finally:
-        stage.done()
-
-
-def _run_bench(quick: bool, stage: _Stage) -> dict[str, Any]:
+def run_bench(quick: bool = False, progress: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """``progress`` is told the name of each stage as it starts."""
+    stage = progress or (lambda _text: None)
     args = QUICK if quick else FULL
     repeat = 1 if quick else REPEAT
     meta = make_meta(SCENARIO, seed=1, strategy="random", args={k: str(v) for k, v in args.items()})

@@ -513,7 +513,11 @@ def cmd_tui(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
-    res = run_bench(quick=args.quick, progress=not args.json)
+    prog = Progress("bench", not args.json)
+    try:
+        res = run_bench(quick=args.quick, progress=prog.note)
+    finally:
+        prog.done()
     if args.json:
         _print_json(res)
     else:
