@@ -31,7 +31,7 @@ if sys.platform.startswith("linux"):
 
 from ..errors import FtreplayError
 from .events import SCHEMA_VERSION
-from .log import FRAME_CHECKPOINT, FRAME_END, FRAME_EVENTS, FileSink, RunEnd, RunMeta, encode_batch
+from .log import FRAME_CHECKPOINT, FRAME_END, FileSink, RunEnd, RunMeta
 from .session import RunResult, execute
 from .store import Store
 
@@ -246,8 +246,7 @@ def _pump(pipe, w, ing, progress: Optional[Callable[[int], None]]) -> RunEnd:
         body = memoryview(msg)[1:]
         if kind == MSG_ROWS:
             first, count, rows = _rows_decoder.decode(body)
-            payload = encode_batch(rows, first, count)
-            w.frame(FRAME_EVENTS, payload)
+            payload = w.events(rows, first, count)  # the frame an in-process recorder writes
             ing.add_payload(payload)
             if progress is not None:
                 progress(first + count)

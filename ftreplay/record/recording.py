@@ -55,7 +55,8 @@ def record_into(
 
 
 class _InProcess:
-    """``start_recording`` where the OS cannot fork: the run happens in ``store_into``."""
+    """``start_recording`` without a child process (not Linux, or FTREPLAY_NO_FORK): the run
+    happens in ``store_into``."""
 
     def __init__(self, meta: RunMeta, schedule: Optional[list[int]]) -> None:
         self.meta = meta

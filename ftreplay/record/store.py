@@ -33,8 +33,9 @@ DEFAULT_DB = os.path.join("recordings", "ftreplay.duckdb")
 # on one core.  Row groups this small let a recording spread that work over the run
 # instead of leaving it all to its end.  Readers see any row group size.
 ROW_GROUP_SIZE = 8_192
-# Rows of one kind buffered as Arrow before its INSERT: a whole number of row groups, and
-# four of them compress better than one (bench: 35 vs 51 bytes per event, same speed).
+# Rows of one kind buffered as Arrow before its INSERT (at least this many: a kind is
+# checked as each frame's rows arrive).  Four row groups an INSERT compress better than one
+# (bench: 35 vs 51 bytes per event, same speed).
 KIND_FLUSH_ROWS = 4 * ROW_GROUP_SIZE
 _WRITER_ALIAS = "ftreplay_store"
 
@@ -878,13 +879,17 @@ class Ingest:
             except BaseException as e:  # re-raised by the producer
                 self.failed.append(e)
 
-    def _put(self, a: "_KindColumns") -> None:
-        if self.failed:
-            raise self.failed[0]
+    def _take(self, a: "_KindColumns") -> pa.Table:
+        """The kind's buffered rows as one table, kept for the parallel derive."""
         tbl = a.take()
         if self.kept is not None:
             self.kept[a.kind_id].append(tbl)
-        self.todo.put((a.kind_id, tbl))
+        return tbl
+
+    def _put(self, a: "_KindColumns") -> None:
+        if self.failed:
+            raise self.failed[0]
+        self.todo.put((a.kind_id, self._take(a)))
 
     def add_payload(self, payload: list, source: str = "<log>") -> None:
         """One EVENTS payload: ``[first_seq, count, [[tag, n, col, ...], ...]]``."""
@@ -933,9 +938,7 @@ class Ingest:
         deriver = None
         try:
             if self.kept is not None and not self.failed:
-                rest = [(a.kind_id, a.take()) for a in self.acc if a.rows]
-                for kind_id, tbl in rest:
-                    self.kept[kind_id].append(tbl)
+                rest = [(a.kind_id, self._take(a)) for a in self.acc if a.rows]
                 deriver = _ArrowDerive(store, run_id, self._arrow_tables(), self.total, end)
                 deriver.start()  # before the last INSERTs: they and the derive overlap
                 for item in rest:
