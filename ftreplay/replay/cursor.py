@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import duckdb
 import msgspec
@@ -31,6 +31,9 @@ CACHE_BLOCKS = 64
 SHORT_MOVE = 256  # at most this far, step event by event instead of seeking
 
 _ckpt_decoder = msgspec.msgpack.Decoder()
+# Events fetched as JSON arrays ``[kind, field, ...]`` (the structs' array form) decode
+# straight into their structs.
+_events_decoder = msgspec.json.Decoder(list[Union[tuple(KINDS)]])  # type: ignore[misc]
 
 
 def _seq_of(e: Event) -> int:
@@ -61,6 +64,8 @@ class Cursor:
         # Blocks are read kind by kind from the raw tables this run has rows in: the union
         # view ``events`` scans every kind and pads every field, several times slower.
         self._kinds = []
+        branches: list[str] = []
+        complete = True
         for tag, kid in KIND_ID.items():
             table = "raw." + view_name(tag)
             try:
@@ -71,6 +76,15 @@ class Cursor:
                 continue  # a store older than this kind
             idx = [names.index(name) if name in names else None for name in FIELDS[kid]]
             self._kinds.append((f"SELECT * FROM {table} WHERE run_id = ? AND seq BETWEEN ? AND ?", KINDS[kid], idx))
+            if None in idx:
+                complete = False  # a field this store lacks reads as None: row by row
+            else:
+                cols = ", ".join(f'"{name}"' for name in FIELDS[kid])
+                branches.append(f"SELECT json_array('{tag}', {cols}) FROM {table} "
+                                "WHERE run_id = $run AND seq BETWEEN $lo AND $hi")
+        # Every kind in one query, each row one JSON array: one query instead of one per kind
+        # (a DuckDB query costs ~0.7 ms before it reads anything; a seek reads ~60 kinds).
+        self._union_sql = " UNION ALL ".join(branches) if complete and branches else None
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -93,11 +107,19 @@ class Cursor:
     def _fetch(self, first: int, last: int) -> None:
         """Load blocks first..last with one query (cheaper than one per block)."""
         lo, hi = first * BLOCK, (last + 1) * BLOCK - 1
-        evs: list[Event] = []
-        params = [self.run_id, lo, hi]
-        for sql, cls, idx in self._kinds:
-            for r in self._sql(sql, params).fetchall():
-                evs.append(cls(*[r[i] if i is not None else None for i in idx]))
+        evs: Optional[list[Event]] = None
+        if self._union_sql is not None:
+            rows = self._sql(self._union_sql, {"run": self.run_id, "lo": lo, "hi": hi}).fetchall()
+            try:
+                evs = _events_decoder.decode("[" + ",".join([r[0] for r in rows]) + "]")
+            except msgspec.ValidationError:
+                evs = None  # a NULL where the struct wants a value (a damaged store): row by row
+        if evs is None:
+            evs = []
+            params = [self.run_id, lo, hi]
+            for sql, cls, idx in self._kinds:
+                for r in self._sql(sql, params).fetchall():
+                    evs.append(cls(*[r[i] if i is not None else None for i in idx]))
         evs.sort(key=_seq_of)
         blocks: dict[int, list[Event]] = {b: [] for b in range(first, last + 1)}
         for e in evs:
@@ -194,7 +216,7 @@ class Cursor:
     def find_thread(self, tid: int, forward: bool = True, start: Optional[int] = None) -> Optional[int]:
         return self.find("tid = ?", forward, start, [tid])
 
-    def _sql(self, sql: str, params: list[Any], what: str = "query") -> duckdb.DuckDBPyConnection:
+    def _sql(self, sql: str, params: Any, what: str = "query") -> duckdb.DuckDBPyConnection:
         try:
             return self.con.execute(sql, params)
         except duckdb.Error as e:
