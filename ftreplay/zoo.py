@@ -29,7 +29,7 @@ RESULTS: dict[str, dict[str, Any]] = {
     'instrumentation_version_clear': {'pct': {'found': True, 'runs': 1, 'seconds': 0.3}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'livelock', 'preemptions': [9, 0]},
     'fork_without_stw': {'pct': {'found': True, 'runs': 1, 'seconds': 0.4}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'deadlock', 'preemptions': [1, 0]},
     'fork_without_head_lock': {'pct': {'found': True, 'runs': 23, 'seconds': 0.5}, 'strategy': 'pct', 'found': True, 'runs': 23, 'reason': 'invariant', 'preemptions': [12, 7]},
-    'afterfork_handles_joinable': {'pct': {'found': True, 'runs': 1, 'seconds': 0.4}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'deadlock', 'preemptions': [3, 0]},
+    'afterfork_handles_joinable': {'pct': {'found': True, 'runs': 1, 'seconds': 0.4}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'crash', 'preemptions': [3, 0]},
     'start_thread_during_finalization': {'pct': {'found': True, 'runs': 11, 'seconds': 0.3}, 'strategy': 'pct', 'found': True, 'runs': 11, 'reason': 'use_after_free', 'preemptions': [0, 0]},
     'drop_gil_finalizing_switch': {'pct': {'found': True, 'runs': 9, 'seconds': 0.3}, 'strategy': 'pct', 'found': True, 'runs': 9, 'reason': 'use_after_free', 'preemptions': [2, 2]},
     'tstate_clear_wrong_interp': {'pct': {'found': True, 'runs': 1, 'seconds': 0.3}, 'strategy': 'pct', 'found': True, 'runs': 1, 'reason': 'crash', 'preemptions': [0, 0]},

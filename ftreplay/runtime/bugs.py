@@ -80,12 +80,14 @@ BUGS: dict[str, Bug] = {
         ),
         Bug(
             "afterfork_handles_joinable",
-            "fork_join_dead_handle",
+            "fork_gc_dead_handle",
             "gh-115035 (#115042)",
             "The child does not mark the dead threads' handles done in PyOS_AfterFork_Child; only threading's "
-            "own after-fork hook does, later, so Python code that runs first (an earlier after-fork hook) and "
-            "joins such a handle waits for a thread that does not exist.",
-            reason="deadlock",
+            "own after-fork hook does, later.  Python code that runs first (an earlier after-fork hook running "
+            "gc.collect()) can free a handle that is still RUNNING, whose deallocation detaches an OS thread "
+            "that does not exist in the child: a crash.  (fork_join_dead_handle: such a hook joins the handle "
+            "instead and waits forever.)",
+            reason="crash",
         ),
         Bug(
             "start_thread_during_finalization",

@@ -10,6 +10,8 @@ ThreadHandle states: NOT_STARTED 1 -> STARTING 2 -> RUNNING 3 -> DONE 4.
     join:   wait thread_is_exiting (detaching); once(join_thread) -> DONE
     fork:   in the child, every handle but the current thread's: DONE, once done, mutex 0,
             thread_is_exiting set, unlinked from both lists (_PyThread_AfterFork)
+    free:   the last reference gone (``release``): still RUNNING -> PyThread_detach_thread,
+            a crash in a fork child where that thread does not exist (gh-115035)
 
 Every state change of a handle is a ``thread.handle`` event (old and new state names).  A
 thread whose tstate the finalizer already shut down exits from thread_run at once
@@ -106,6 +108,28 @@ class ThreadHandle:
             return False
         self.once.call_once(self._join_thread)
         return True
+
+    def release(self, where: str) -> None:
+        """ThreadHandle_decref reaching 0 (the ``_ThreadHandle`` object deallocated, from
+        ``where``): a handle still RUNNING is joinable, so its OS thread is detached
+        (PyThread_detach_thread).  In a forked child that thread does not exist unless it is
+        the one that forked: detaching it is undefined behaviour, a crash."""
+        rt = self.rt
+        if self.state != ThreadHandleState.RUNNING:
+            return
+        m = rt.machine
+        pid = m.current
+        exists = m.thread_process.get(self.ident, 1) == pid or (pid in m.procs and m.procs[pid][1] == self.ident)
+        rt.engine.point(ATOMIC_LOAD_NS)  # pthread_detach
+        if not exists:
+            from ..sim.engine import GuestFailure
+
+            flag = " [afterfork_handles_joinable]" if rt.bugs_on(pylifecycle.BUG_AFTERFORK_HANDLES) else ""
+            raise GuestFailure(
+                "crash",
+                f"PyThread_detach_thread(os_thread=T{self.ident}): thread absent after fork; "
+                f"ThreadHandle {self.name} @0x{self.addr:x} still RUNNING (dealloc from {where}){flag}",
+            )
 
     def join(self) -> None:
         rt = self.rt

@@ -92,6 +92,44 @@ def fork_mid_handle_unlink(rt, threads: int = 4, forks: int = 4, work_ns: int = 
         t.join()
 
 
+def _releases(handle):
+    """The Thread object's deallocation: its _ThreadHandle goes with it (a closure, so a
+    forked child's copy releases the child's handle)."""
+
+    def on_dealloc(_op) -> None:
+        handle.release("gc.collect")
+
+    return on_dealloc
+
+
+@scenario(
+    "fork_gc_dead_handle",
+    "a thread's Thread object is left in a reference cycle, its handle still joinable, and the process "
+    "forks; in the child an after-fork hook registered before threading's runs gc.collect(), which frees "
+    "the cycle.  Fixed, _PyThread_AfterFork marked the handle done before any Python code ran; with the "
+    "flag it is still RUNNING and its deallocation detaches an OS thread that does not exist in the child",
+    steps_hint=300,
+    bugs=(BUG_AFTERFORK_HANDLES,),
+)
+def fork_gc_dead_handle(rt, threads: int = 1):
+    rt.register_at_fork(after_in_child=rt.gc_collect)  # before threading registers its hook
+    done = [rt.event(f"done-{i + 1}") for i in range(threads)]
+    for i in range(threads):
+        handle = rt.start_thread(done[i].notify, name=f"T{i + 2}")  # an empty body, never joined
+        # t.me = t: the cycle keeps the Thread (and its _ThreadHandle) alive after M drops it
+        t = rt.new_object("Thread", size=64, gc=True, dealloc=_releases(handle))
+        t.add_ref(t)
+        t.decref()
+    for ev in done:
+        ev.wait()  # not join(), not is_alive(): the handles stay RUNNING in the parent
+
+    def child(crt):
+        check_child(crt)
+
+    p = rt.fork(child)
+    assert p.status == "ok", p
+
+
 @scenario(
     "fork_join_dead_handle",
     "an after-fork hook registered before threading joins a thread that was still running in the parent at "

@@ -30,6 +30,8 @@ CASES = [
     ("fork_many_threads", [], {"workers": "2", "parked": "1", "daemons": "1", "forks": "2"}),
     ("finalize_many_threads", [], {"daemons": "1", "workers": "1"}),
     ("fork_join_dead_handle", ["afterfork_handles_joinable"], {}),
+    ("fork_gc_dead_handle", [], {"threads": "2"}),  # a GC in the child frees the handles' cycles
+    ("fork_gc_dead_handle", ["afterfork_handles_joinable"], {}),
 ]
 
 

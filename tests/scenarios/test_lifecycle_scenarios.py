@@ -13,7 +13,7 @@ from ftreplay.runtime.bugs import BUGS
 BUG_SEEDS = [
     ("fork_without_stw", "pct", 1, "child process 2 (forked by T1): all threads blocked"),
     ("fork_without_head_lock", "pct", 23, "[fork_without_head_lock]"),
-    ("afterfork_handles_joinable", "pct", 1, "T2.thread_is_exiting"),
+    ("afterfork_handles_joinable", "pct", 1, "PyThread_detach_thread(os_thread=T2): thread absent after fork"),
     ("start_thread_during_finalization", "pct", 11, "[start_thread_during_finalization]"),
     ("drop_gil_finalizing_switch", "pct", 9, "[drop_gil_finalizing_switch]"),
 ]
@@ -33,6 +33,30 @@ def test_each_lifecycle_flag_fails_its_scenario_with_its_reason(flag, strategy, 
 
 SMALL = {"fork_many_threads": {"workers": "2", "parked": "1", "daemons": "1", "forks": "2"},
          "finalize_many_threads": {"daemons": "1", "workers": "1"}, "fork_mid_handle_unlink": {"forks": "2"}}
+
+
+def test_the_join_variant_of_afterfork_handles_joinable_deadlocks():
+    """fork_join_dead_handle: the earlier hook joins the still-RUNNING handle instead of
+    freeing it; with the flag the child waits for a thread it does not have."""
+    meta = dict(seed=1, strategy="pct")
+    bad = execute(make_meta("fork_join_dead_handle", bugs=["afterfork_handles_joinable"], **meta), NullSink())
+    assert bad.status == "failed" and bad.failure["reason"] == "deadlock", bad.failure
+    assert "T2.thread_is_exiting" in bad.failure["message"]
+    assert execute(make_meta("fork_join_dead_handle", **meta), NullSink()).status == "ok"
+
+
+def test_a_joinable_handle_freed_in_the_parent_detaches_without_failing(run_guest):
+    """Releasing a still-RUNNING handle is only a crash where its thread does not exist: in
+    the process that started the thread it detaches it."""
+
+    def guest(rt):
+        done = rt.event("done")
+        h = rt.start_thread(done.notify, name="T2")
+        done.wait()
+        assert h.state == 3  # RUNNING: never joined
+        h.release("a test")
+
+    run_guest(guest).ok()
 
 
 @pytest.mark.parametrize("scenario", ["fork_many_threads", "finalize_many_threads", "fork_mid_handle_unlink",
