@@ -51,7 +51,7 @@ def render_threads(st: State, run: dict[str, Any]) -> RenderableType:
     for addr, (level, owner) in st.recursive.items():
         if owner is not None and level:
             holds.setdefault(owner, []).append(f"{fmt.name(addr, st.labels)}×{level}")
-    t = _table("thread", "state", "parked on", "holds", "phase", wrap="holds")
+    t = _table("thread", "state", "parked on", "holds", "phase", wrap=("parked on", "holds"))
     for tid, (state, phase, parked_on) in sorted(st.threads.items()):
         t.add_row(
             Text(fmt.tid(tid), style="bold"),
