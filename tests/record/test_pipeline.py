@@ -185,3 +185,31 @@ def test_what_the_guest_prints_in_the_child_comes_out_once(tmp_path):
     ).stdout
     assert out.count("guest says hello") == 1
     assert out.count("recorded scenario-1: ok") == 1
+
+
+def _settings(store: Store) -> tuple:
+    return store.con.execute(
+        "SELECT current_setting('threads'), current_setting('preserve_insertion_order')").fetchone()
+
+
+def test_rows_stay_in_seq_order_and_duckdb_settings_come_back(tmp_path, monkeypatch):
+    """While a run streams in, INSERTs run single-threaded without insertion-order
+    bookkeeping (Ingest._streaming); the stored rows are still in seq order, and the
+    store's settings are back afterwards, also when the ingest fails."""
+    monkeypatch.setattr(store_mod, "KIND_FLUSH_ROWS", 40)
+    meta = _meta("stress", {"threads": "3", "iterations": "40"}, {"batch": "700"}, [])
+    with Store.open(str(tmp_path / "s.duckdb"), read_only=False) as store:
+        before = _settings(store)
+        for run in ("a", "b"):  # into empty tables, then into tables that have rows
+            record_into(store, meta, run, str(tmp_path / f"{run}.ftlog"), forked=True)
+            assert _settings(store) == before
+        for tag in TAGS:
+            t = f"raw.{view_name(tag)}"
+            (n,) = store.con.execute(
+                f"SELECT count(*) FROM (SELECT seq, lag(seq) OVER (PARTITION BY run_id ORDER BY rowid) AS p FROM {t}) "
+                "WHERE seq < p").fetchone()
+            assert n == 0, t
+        with pytest.raises(ScheduleDiverged):
+            record_into(store, _meta("join_race", {}, {}, []), "x", str(tmp_path / "x.ftlog"), schedule=[7, 7, 7],
+                        forked=True)
+        assert _settings(store) == before
