@@ -7,7 +7,9 @@ with cross-thread refcounts, shared lists read without locks, allocation, QSBR).
   opens the store, encodes the log and inserts the events)
 - record_overhead_ratio: record time / simulate time, measured in the same process
 - ingest_events_per_s: reading the log and inserting it into a fresh store
-- bytes_per_event: the store file's size / events
+- bytes_per_event: the size of the store the log was ingested into / events (the store the
+  replay numbers are measured on); record_bytes_per_event: the same for the store
+  'ftreplay record' wrote (its INSERTs are laid out differently, see store.STREAMED_FLUSH_ROWS)
 - seek_p99_ms: random seeks of the replay cursor on the recorded run (99th percentile)
 - step_back_p99_ms: single reverse steps from random places (99th percentile)
 - find_prev_ms: reverse-continue from the end to a predicate that only the run's start matches
@@ -73,6 +75,7 @@ def run_bench(quick: bool = False, progress: Optional[Callable[[str], None]] = N
 
         t_rec, events, recs = _timed(record, repeat, stage, "record into a new store")
         log = os.path.join(tmp, f"bench-{repeat - 1}.ftlog")
+        record_db_bytes = os.path.getsize(os.path.join(tmp, f"record-{repeat - 1}.duckdb"))
 
         def ingest(i: int) -> str:
             db = os.path.join(tmp, f"ingest-{i}.duckdb")
@@ -98,6 +101,7 @@ def run_bench(quick: bool = False, progress: Optional[Callable[[str], None]] = N
         "record_overhead_ratio": round(t_rec / t_sim, 3),
         "ingest_events_per_s": round(events / t_ing),
         "bytes_per_event": round(db_bytes / events, 2),
+        "record_bytes_per_event": round(record_db_bytes / events, 2),
         "log_bytes_per_event": round(log_bytes / events, 2),
         **replay,
         **explore_metrics(quick),

@@ -212,7 +212,7 @@ class Recording:
         w = sink.writer
         ing = None
         try:
-            ing = store.begin_ingest(run_id, parallel_derive=True)
+            ing = store.begin_ingest(run_id, parallel_derive=True, streamed=True)
             end = _pump(self.pipe, w, ing, progress)
             pid, self.pid = self.pid, None
             status = _reap(pid, kill=False)

@@ -399,7 +399,7 @@ def test_query_is_read_only_even_for_writes_that_parse(two_runs):
 def test_bench_quick_json(cli):
     out = cli.json("bench", "--quick")
     for k in ("simulate_events_per_s", "record_events_per_s", "record_overhead_ratio", "ingest_events_per_s",
-              "bytes_per_event"):
+              "bytes_per_event", "record_bytes_per_event"):
         assert isinstance(out[k], (int, float)) and not isinstance(out[k], bool), k
         assert out[k] > 0, k
     assert not cli.db.exists()  # bench works in its own temporary store

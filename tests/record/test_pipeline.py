@@ -53,7 +53,8 @@ def _rows(store: Store, run_id: str) -> dict[str, list]:
 
 @pytest.mark.parametrize("scenario,args,knobs,bugs", CASES, ids=[c[0] for c in CASES])
 def test_forked_recording_writes_the_same_log_and_rows_as_in_process(tmp_path, monkeypatch, scenario, args, knobs, bugs):
-    monkeypatch.setattr(store_mod, "KIND_FLUSH_ROWS", 40)  # many INSERTs while the child runs
+    monkeypatch.setattr(store_mod, "KIND_FLUSH_ROWS", 40)  # many INSERTs in process
+    monkeypatch.setattr(store_mod, "STREAMED_FLUSH_ROWS", 40)  # and while the child runs
     meta = _meta(scenario, args, knobs, bugs)
     plain = tmp_path / "plain.ftlog"
     expected = execute(meta, FileSink(plain))
@@ -196,8 +197,8 @@ def test_rows_stay_in_seq_order_and_duckdb_settings_come_back(tmp_path, monkeypa
     """While a run streams in, INSERTs run single-threaded without insertion-order
     bookkeeping (Ingest._streaming); the stored rows are still in seq order, and the
     store's settings are back afterwards, also when the ingest fails."""
-    monkeypatch.setattr(store_mod, "KIND_FLUSH_ROWS", 40)
     meta = _meta("stress", {"threads": "3", "iterations": "40"}, {"batch": "700"}, [])
+    monkeypatch.setattr(store_mod, "STREAMED_FLUSH_ROWS", 40)
     with Store.open(str(tmp_path / "s.duckdb"), read_only=False) as store:
         before = _settings(store)
         for run in ("a", "b"):  # into empty tables, then into tables that have rows
