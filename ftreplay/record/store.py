@@ -888,18 +888,21 @@ class Ingest:
     def _streaming(self, on: bool) -> None:
         """Switch DuckDB to the settings for appends while the run streams in, or back (on
         a connection of its own: the inserter thread may be using the store's)."""
-        con = self.store.con if on else self.store.con.cursor()
         if on:
+            con = self.store.con
             self.saved_settings = {
                 k: str(con.execute("SELECT current_setting(?)", [k]).fetchone()[0]) for k in _STREAMING_SETTINGS
             }
-            settings = _STREAMING_SETTINGS
+            for k, v in _STREAMING_SETTINGS.items():
+                con.execute(f"SET {k} = '{v}'")
         elif self.saved_settings is not None:
             settings, self.saved_settings = self.saved_settings, None
-        else:
-            return
-        for k, v in settings.items():
-            con.execute(f"SET {k} = '{v}'")
+            con = self.store.con.cursor()
+            try:
+                for k, v in settings.items():
+                    con.execute(f"SET {k} = '{v}'")
+            finally:
+                con.close()
 
     def _inserter(self) -> None:
         while True:
