@@ -59,9 +59,7 @@ class Progress:
             return
         dt = time.perf_counter() - self.t0
         rate = n / dt if dt > 0 else 0.0
-        sys.stderr.write(f"\r\x1b[2K{self.label}: {n:,} events  {rate / 1000:,.0f}k ev/s  {dt:.1f}s")
-        sys.stderr.flush()
-        self.shown = True
+        self.note(f"{n:,} events  {rate / 1000:,.0f}k ev/s  {dt:.1f}s")
 
     def note(self, text: str) -> None:
         """A stage without a count: ``label: text``."""

@@ -846,8 +846,9 @@ class Ingest:
     """One run going into the store inside one transaction.
 
     Payloads (EVENTS frames, decoded or straight from the encoder) are gathered per kind
-    into Arrow columns; every ``KIND_FLUSH_ROWS`` rows of a kind a second thread INSERTs
-    them while this one goes on (DuckDB releases the GIL).  ``finish`` inserts the rest,
+    into Arrow columns; every ``flush_rows`` rows of a kind (KIND_FLUSH_ROWS, or
+    STREAMED_FLUSH_ROWS for a streamed run) a second thread INSERTs them while this one
+    goes on (DuckDB releases the GIL).  ``finish`` inserts the rest,
     the checkpoints, the run row and the derived tables, and commits; ``abort`` (or leaving
     the ``with`` block by an exception) rolls back: the store is as it was."""
 

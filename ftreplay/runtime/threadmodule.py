@@ -113,7 +113,9 @@ class ThreadHandle:
         """ThreadHandle_decref reaching 0 (the ``_ThreadHandle`` object deallocated, from
         ``where``): a handle still RUNNING is joinable, so its OS thread is detached
         (PyThread_detach_thread).  In a forked child that thread does not exist unless it is
-        the one that forked: detaching it is undefined behaviour, a crash."""
+        the one that forked: detaching it is undefined behaviour, a crash.  Only the detach
+        is modelled: the handle stays in the module's lists (no caller frees one that a
+        list still holds)."""
         rt = self.rt
         if self.state != ThreadHandleState.RUNNING:
             return

@@ -37,13 +37,17 @@ def _meta(scenario, args, knobs, bugs, seed=3):
     return make_meta(scenario, seed=seed, strategy="random", args=args, knobs=knobs, bugs=bugs)
 
 
+def _derived(store: Store, run_id: str) -> dict[str, list]:
+    return {t: sorted(store.con.execute(f"SELECT * EXCLUDE (run_id) FROM {t} WHERE run_id = ?", [run_id]).fetchall(), key=repr)
+            for t, _sql in DERIVED_TABLES}
+
+
 def _rows(store: Store, run_id: str) -> dict[str, list]:
     out = {}
     for tag in TAGS:
         t = f"raw.{view_name(tag)}"
         out[t] = store.con.execute(f"SELECT * EXCLUDE (run_id) FROM {t} WHERE run_id = ? ORDER BY seq", [run_id]).fetchall()
-    for table, _sql in DERIVED_TABLES:
-        out[table] = sorted(store.con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [run_id]).fetchall(), key=repr)
+    out.update(_derived(store, run_id))
     out["checkpoints"] = store.con.execute("SELECT seq, state FROM checkpoints WHERE run_id = ? ORDER BY seq", [run_id]).fetchall()
     out["runs"] = store.con.execute(
         "SELECT * EXCLUDE (run_id, created, log_path) FROM runs WHERE run_id = ?", [run_id]
@@ -84,7 +88,7 @@ def test_start_recording_overlaps_opening_the_store_and_replays_a_schedule(tmp_p
         assert store.run("again")["events"] == first.end.events
 
 
-def _assert_nothing_stored(tmp_path, db: str, log: str) -> None:
+def _assert_nothing_stored(db: str, log: str) -> None:
     assert not os.path.exists(log)
     with Store.open(db) as store:
         assert store.runs() == []
@@ -98,7 +102,7 @@ def test_an_error_in_the_child_reaches_the_caller_and_stores_nothing(tmp_path):
     with Store.open(db, read_only=False) as store:
         with pytest.raises(ScheduleDiverged, match="diverged"):
             record_into(store, meta, "x", log, schedule=[7, 7, 7], forked=True)
-    _assert_nothing_stored(tmp_path, db, log)
+    _assert_nothing_stored(db, log)
 
 
 def test_a_child_killed_mid_run_fails_the_recording_and_stores_nothing(tmp_path):
@@ -110,7 +114,7 @@ def test_a_child_killed_mid_run_fails_the_recording_and_stores_nothing(tmp_path)
             with pytest.raises(RecordError, match="died before its run ended"):
                 rec.store_into(store, "k", log)
             assert rec.pid is None
-    _assert_nothing_stored(tmp_path, db, log)
+    _assert_nothing_stored(db, log)
 
 
 def test_leaving_a_recording_unstored_reaps_the_child(tmp_path):
@@ -132,11 +136,6 @@ def test_an_existing_log_path_is_refused_and_left_alone(tmp_path):
                 rec.store_into(store, "t", str(log))
         assert store.runs() == []
     assert log.read_bytes() == b"not ours"
-
-
-def _derived(store: Store, run_id: str) -> dict[str, list]:
-    return {t: sorted(store.con.execute(f"SELECT * EXCLUDE (run_id) FROM {t} WHERE run_id = ?", [run_id]).fetchall(), key=repr)
-            for t, _sql in DERIVED_TABLES}
 
 
 def test_a_failed_parallel_derive_is_done_again_the_usual_way(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ import pytest
 from ftreplay.record.log import NullSink
 from ftreplay.record.session import execute, make_meta
 from ftreplay.runtime.bugs import BUGS
+from ftreplay.runtime.threadmodule import ThreadHandleState
 
 # (flag, strategy, a seed that fails with it, what the message names)
 BUG_SEEDS = [
@@ -53,7 +54,7 @@ def test_a_joinable_handle_freed_in_the_parent_detaches_without_failing(run_gues
         done = rt.event("done")
         h = rt.start_thread(done.notify, name="T2")
         done.wait()
-        assert h.state == 3  # RUNNING: never joined
+        assert h.state == ThreadHandleState.RUNNING  # never joined
         h.release("a test")
 
     run_guest(guest).ok()
